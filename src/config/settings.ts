@@ -1,0 +1,54 @@
+import os from 'node:os';
+import path from 'node:path';
+
+/**
+ * Every setting, declared once: its key (also the `server:` key in modelmora.yaml and, in
+ * kebab-case, the `serve` flag), the environment variables that set it, its type, default
+ * and doc. This table feeds the resolver, `serve --help`, the startup log line and the
+ * README's settings table.
+ */
+export type SettingType = 'string' | 'int' | 'number' | 'boolean' | 'duration' | 'list';
+
+export interface Setting {
+  key: string;
+  env: readonly string[];
+  type: SettingType;
+  default: string | number | boolean | readonly string[] | null;
+  doc: string;
+  /** Kept out of logs and error messages. */
+  secret?: boolean;
+}
+
+const mb = (n: number) => Math.round(n / (1024 * 1024));
+
+export const SETTINGS = [
+  { key: 'home', env: ['MODELMORA_HOME'], type: 'string', default: path.join(os.homedir(), '.modelmora'), doc: 'Cache, registry, jobs and pid file live here' },
+  { key: 'host', env: ['MODELMORA_HOST'], type: 'string', default: '127.0.0.1', doc: 'Address REST and gRPC bind to' },
+  { key: 'port', env: ['MODELMORA_PORT'], type: 'int', default: 8000, doc: 'REST port (/api/v1)' },
+  { key: 'grpc_port', env: ['MODELMORA_GRPC_PORT'], type: 'int', default: 50051, doc: 'gRPC port (modelmora.v1); 0 disables gRPC' },
+  { key: 'hub_url', env: ['MODELMORA_HUB_URL', 'HF_ENDPOINT'], type: 'string', default: 'https://huggingface.co', doc: 'Hugging Face endpoint (a mirror or the test hub); trusted' },
+  { key: 'hf_token', env: ['MODELMORA_HF_TOKEN', 'HF_TOKEN'], type: 'string', default: null, doc: 'Hugging Face token for gated or private repos', secret: true },
+  { key: 'memory_budget_mb', env: ['MODELMORA_MEMORY_BUDGET_MB'], type: 'int', default: mb(os.totalmem() * 0.5), doc: 'Memory all loaded models may use (sum of runner RSS); default half of RAM' },
+  { key: 'keep_alive', env: ['MODELMORA_KEEP_ALIVE'], type: 'duration', default: '5m', doc: 'Idle time before a model unloads; -1 keeps it loaded, 0 unloads after use' },
+  { key: 'max_queue_size', env: ['MODELMORA_MAX_QUEUE_SIZE'], type: 'int', default: 256, doc: 'Queued requests per model before 429' },
+  { key: 'max_batch_size', env: ['MODELMORA_MAX_BATCH_SIZE'], type: 'int', default: 32, doc: 'Inputs per runner call (dynamic batching)' },
+  { key: 'max_delay_ms', env: ['MODELMORA_MAX_DELAY_MS'], type: 'number', default: 2, doc: 'Longest wait to fill a batch once a request is queued' },
+  { key: 'priority_aging_ms', env: ['MODELMORA_PRIORITY_AGING_MS'], type: 'int', default: 10000, doc: 'A request waiting this long moves up one priority level (0 disables)' },
+  { key: 'default_timeout_seconds', env: ['MODELMORA_DEFAULT_TIMEOUT_SECONDS'], type: 'int', default: 60, doc: 'Deadline of a request that sets no timeout_seconds (1..600)' },
+  { key: 'drain_timeout_seconds', env: ['MODELMORA_DRAIN_TIMEOUT_SECONDS'], type: 'int', default: 30, doc: 'Longest wait for in-flight work on SIGTERM' },
+  { key: 'runner_threads', env: ['MODELMORA_RUNNER_THREADS'], type: 'int', default: 0, doc: 'onnxruntime intra-op threads per runner (0: runtime default)' },
+  { key: 'job_retention', env: ['MODELMORA_JOB_RETENTION'], type: 'duration', default: '24h', doc: 'How long finished job results are kept' },
+  { key: 'grpc_max_message_mb', env: ['MODELMORA_GRPC_MAX_MESSAGE_MB'], type: 'int', default: 16, doc: 'Largest gRPC message in either direction' },
+  { key: 'body_limit_mb', env: ['MODELMORA_BODY_LIMIT_MB'], type: 'number', default: 1, doc: 'Largest REST body (image routes allow image_body_limit_mb)' },
+  { key: 'image_body_limit_mb', env: ['MODELMORA_IMAGE_BODY_LIMIT_MB'], type: 'number', default: 32, doc: 'Largest REST body on inference routes of image models' },
+  { key: 'max_inputs', env: ['MODELMORA_MAX_INPUTS'], type: 'int', default: 256, doc: 'Inputs (texts or images) in one request' },
+  { key: 'max_text_chars', env: ['MODELMORA_MAX_TEXT_CHARS'], type: 'int', default: 100000, doc: 'Characters in one input text' },
+  { key: 'log_level', env: ['MODELMORA_LOG_LEVEL'], type: 'string', default: 'info', doc: 'fatal, error, warn, info, debug or trace' },
+] as const satisfies readonly Setting[];
+
+export type SettingKey = (typeof SETTINGS)[number]['key'];
+
+/** `max_batch_size` -> `--max-batch-size`. */
+export function flagName(key: string): string {
+  return `--${key.replaceAll('_', '-')}`;
+}

@@ -1,0 +1,42 @@
+import type { InferenceItem, ItemOutput } from './inference.js';
+import type { TaskType } from './task-type.js';
+
+/** What a runner needs to load a model: everything is already on disk, verified. */
+export interface LoadSpec {
+  modelId: string;
+  taskType: TaskType;
+  /** Absolute path of the model's snapshot folder in the cache. */
+  folder: string;
+  /** The model's `config` from modelmora.yaml / the registry (pooling, normalize, max_length...). */
+  config: Record<string, unknown>;
+  threads?: number;
+}
+
+/** One runner call: items of possibly several requests, with the parameters they share. */
+export interface RunnerBatch {
+  items: InferenceItem[];
+  parameters: Record<string, unknown>;
+}
+
+export interface RunnerBatchResult {
+  outputs: ItemOutput[];
+  inferenceMs: number;
+}
+
+/**
+ * A loaded model living in its own child process. The scheduler owns handles and never
+ * touches onnxruntime itself; tests inject fake handles through a RunnerFactory.
+ */
+export interface RunnerHandle {
+  readonly modelId: string;
+  readonly pid: number | undefined;
+  run(batch: RunnerBatch, signal?: AbortSignal): Promise<RunnerBatchResult>;
+  /** Resident set size of the runner process, in bytes (measured, not estimated). */
+  rssBytes(): Promise<number>;
+  /** Graceful stop; kills after a grace period. */
+  stop(): Promise<void>;
+  /** Resolves when the process exits for any reason (crash or stop). */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export type RunnerFactory = (spec: LoadSpec, signal?: AbortSignal) => Promise<RunnerHandle>;
