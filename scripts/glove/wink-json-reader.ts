@@ -37,12 +37,17 @@ const BACKSLASH = 0x5c;
 const CLOSE_BRACKET = 0x5d;
 
 class ByteReader {
-  private readonly buf = Buffer.alloc(8 * 1024 * 1024);
+  private readonly buf: Buffer;
   private start = 0;
   private end = 0;
   private eof = false;
 
-  constructor(private readonly fd: number) {}
+  constructor(
+    private readonly fd: number,
+    bufferBytes: number,
+  ) {
+    this.buf = Buffer.alloc(bufferBytes);
+  }
 
   peek(): number {
     if (this.start === this.end && !this.fill()) throw new Error('unexpected end of embeddings JSON');
@@ -89,6 +94,7 @@ class ByteReader {
         escaped = false;
       } else if (b === BACKSLASH) escaped = true;
       else if (b === QUOTE) break;
+      else bytes.push(b); // the fast path stopped at the end of the buffer, not at a quote
     }
     const text = Buffer.from(bytes).toString('utf8');
     return bytes.includes(BACKSLASH) ? (JSON.parse(`"${text}"`) as string) : text;
@@ -187,12 +193,17 @@ class ByteReader {
 
 /**
  * Reads the file, asks `choose` which words to keep once the frequency-ordered word list is
- * known, and returns the kept words' vectors (rank order).
+ * known, and returns the kept words' vectors (rank order). `bufferBytes` is the read size;
+ * tests make it tiny so that every token straddles a refill.
  */
-export function readWinkEmbeddings(filePath: string, choose: (words: readonly string[]) => ReadonlySet<string>): WinkRead {
+export function readWinkEmbeddings(
+  filePath: string,
+  choose: (words: readonly string[]) => ReadonlySet<string>,
+  bufferBytes = 8 * 1024 * 1024,
+): WinkRead {
   const fd = openSync(filePath, 'r');
   try {
-    const reader = new ByteReader(fd);
+    const reader = new ByteReader(fd, bufferBytes);
     const numbers = new Map<string, number>();
     let wanted: ReadonlySet<string> | undefined;
     let words: string[] = [];
