@@ -94,7 +94,8 @@ test('the graph gathers the dequantised rows, zeroes special tokens and masked p
   assert.deepEqual([...session.inputNames].sort(), ['attention_mask', 'input_ids', 'token_type_ids']);
   assert.deepEqual([...session.outputNames], ['last_hidden_state']);
 
-  const ids = [2, 5, 6, 900, 3, 0, 2, 2006, 3, 0, 0, 0];
+  // Masked positions carry word ids, not [PAD], so a zero there proves the graph applies the mask.
+  const ids = [2, 5, 6, 900, 3, 7, 2, 2006, 3, 8, 9, 10];
   const mask = [1, 1, 1, 1, 1, 0, 1, 1, 1, 0, 0, 0];
   const tensor = (v: number[]): ort.Tensor => new ort.Tensor('int64', BigInt64Array.from(v, BigInt), [2, 6]);
   const result = await session.run({ input_ids: tensor(ids), attention_mask: tensor(mask), token_type_ids: tensor(ids.map(() => 0)) });
@@ -114,7 +115,7 @@ test('the graph gathers the dequantised rows, zeroes special tokens and masked p
       const got = data[t * DIMS + d] ?? NaN;
       const word = id - SPECIAL_TOKENS.length;
       if (mask[t] === 0 || word < 0) {
-        assert.equal(got, 0, `token ${t} (id ${id}) dim ${d}`);
+        assert.ok(got === 0, `token ${t} (id ${id}) dim ${d}: ${got}`); // -0 counts as zero
         continue;
       }
       const scale = q.scales[word] ?? NaN;
