@@ -62,6 +62,9 @@ export class ServingEngine implements Engine {
       this.refuseIfDraining();
       spec = await this.lookup(request.modelId);
       this.refuseIfDraining();
+      if (this.residency.isUnloading(request.modelId)) {
+        throw new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${request.modelId} is being unloaded; retry shortly`);
+      }
       const queue = this.queueFor(spec);
       const done = await queue.submit({
         items: request.items,

@@ -110,6 +110,11 @@ export class Residency {
     );
   }
 
+  /** True from an unload (or eviction) request until the runner is gone. */
+  isUnloading(modelId: string): boolean {
+    return this.entries.get(modelId)?.unloading ?? false;
+  }
+
   statuses(): ModelStatus[] {
     return [...this.entries.values()].map((e) => residentStatus(e, this.keepAliveOf(e) < 0));
   }

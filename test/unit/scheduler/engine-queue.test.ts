@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { fakeEmbedding } from '../../fixtures/fake-runner-factory.js';
-import { codeOf, engineSetup } from '../../fixtures/engine-setup.js';
+import { codeOf, engineSetup, errorOf } from '../../fixtures/engine-setup.js';
 import { settle } from '../../fixtures/manual-clock.js';
 
 const embed = (text: string, parameters: Record<string, unknown> = {}) => fakeEmbedding({ kind: 'text', text }, parameters);
@@ -69,10 +69,10 @@ test('full queue: RATE_LIMIT_EXCEEDED at once with retry_after_seconds', async (
   await settle();
   const queued = [t.infer('org/a', ['q1']), t.infer('org/a', ['q2']), t.infer('org/a', ['q3'])];
   await settle();
-  const err = await t.infer('org/a', ['too many']).catch((e: unknown) => e);
-  assert.equal((err as { code: string }).code, 'RATE_LIMIT_EXCEEDED');
-  assert.equal((err as { httpStatus: number }).httpStatus, 429);
-  assert.ok(((err as { details: { retry_after_seconds: number } }).details.retry_after_seconds) >= 1);
+  const err = await errorOf(t.infer('org/a', ['too many']));
+  assert.equal(err.code, 'RATE_LIMIT_EXCEEDED');
+  assert.equal(err.httpStatus, 429);
+  assert.ok((err.details?.retry_after_seconds as number) >= 1);
   const done = t.events.filter((e) => e[0] === 'requestDone').map((e) => e[1] as { status: string; errorCode?: string });
   assert.deepEqual(done.at(-1)?.errorCode, 'RATE_LIMIT_EXCEEDED');
   t.runners.letGo();
