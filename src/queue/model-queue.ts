@@ -25,8 +25,12 @@ export interface ModelQueueOptions extends BatchLimits {
   modelId: string;
   agingMs: number;
   clock: Clock;
-  /** Gets the model's runner, loading it if needed (single flight is the caller's job). */
-  acquire: () => Promise<BatchLease>;
+  /**
+   * Gets the model's runner, loading it if needed (single flight is the caller's job).
+   * `deadline` is the latest deadline among waiting requests: a runner that cannot be ready by
+   * then (restart backoff) may fail at once instead of letting everyone time out.
+   */
+  acquire: (deadline: number) => Promise<BatchLease>;
   onDepth?: (depth: Record<Priority, number>) => void;
   onBatch?: (batch: { items: number; requests: number; inferenceMs: number }) => void;
 }
@@ -220,7 +224,7 @@ export class ModelQueue {
     this.busy = true;
     let lease: BatchLease;
     try {
-      lease = await this.options.acquire();
+      lease = await this.options.acquire(this.latestDeadline());
     } catch (err) {
       // Everyone waiting was waiting on this runner: they share its failure (no memory, load failed).
       this.busy = false;
@@ -264,6 +268,12 @@ export class ModelQueue {
       this.busy = false;
       this.schedule();
     }
+  }
+
+  private latestDeadline(): number {
+    let latest = 0;
+    for (const entry of this.queue.inOrder(this.options.clock.now())) latest = Math.max(latest, entry.value.request.deadline);
+    return latest;
   }
 
   /**

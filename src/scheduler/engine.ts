@@ -209,7 +209,7 @@ export class ServingEngine implements Engine {
         ...limits,
         agingMs: this.config.priority_aging_ms,
         clock: this.clock,
-        acquire: () => this.residency.acquire(this.specs.get(modelId)!),
+        acquire: (deadline) => this.residency.acquire(this.specs.get(modelId)!, deadline),
         onDepth: (depth) => notify(this.observer, 'queueDepth', modelId, depth),
         onBatch: (batch) => notify(this.observer, 'batchRun', { modelId, ...batch }),
       });

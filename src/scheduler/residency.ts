@@ -53,11 +53,21 @@ export class Residency {
     return this.opts.clock.now();
   }
 
-  /** Gets the model's runner for one batch, loading (or restarting) it if needed. */
-  async acquire(spec: ModelServingSpec): Promise<RunnerLease> {
+  /**
+   * Gets the model's runner for one batch, loading (or restarting) it if needed. A model in
+   * restart backoff is waited for, unless it cannot restart before `deadline`: then
+   * UNHEALTHY_MODEL at once rather than a timeout later.
+   */
+  async acquire(spec: ModelServingSpec, deadline = Number.POSITIVE_INFINITY): Promise<RunnerLease> {
     for (let round = 0; round < MAX_ACQUIRE_ROUNDS; round++) {
       const entry = this.entries.get(spec.load.modelId);
       if (entry?.unloading) throw unloadingError(spec.load.modelId);
+      if (entry?.state === 'unhealthy' && !entry.ready && entry.retryAt >= deadline) {
+        const retryAfter = Math.max(1, Math.ceil((entry.retryAt - this.now) / 1000));
+        throw new ModelMoraError('UNHEALTHY_MODEL', entry.lastError ?? `Model ${entry.modelId} is unhealthy`, {
+          details: { retry_after_seconds: retryAfter },
+        });
+      }
       if (entry?.state === 'loaded' && entry.handle) {
         entry.spec = spec;
         return this.lease(entry, entry.handle);
@@ -92,6 +102,7 @@ export class Residency {
       entry.unloadReason = reason;
     }
     this.cancelKeepAlive(entry);
+    entry.loadAbort?.abort();
     if (entry.state === 'unhealthy' && !entry.ready) this.remove(entry, reason);
     else if (entry.state === 'loaded' && entry.refs === 0) void this.stop(entry, reason);
     // A loading entry notices `unloading` when its load ends; a busy one on its last release.
@@ -104,6 +115,7 @@ export class Residency {
       [...this.entries.values()].map((entry) => {
         entry.unloading = true;
         entry.unloadReason = 'drain';
+        entry.loadAbort?.abort();
         if (entry.state === 'loading') return entry.gone.promise;
         return this.stop(entry, 'drain');
       }),
@@ -168,15 +180,18 @@ export class Residency {
     if (entry.unloading) return this.abandon(entry);
     const started = clock.now();
     let handle: RunnerHandle;
+    entry.loadAbort = new AbortController();
     try {
-      handle = await this.opts.runnerFactory(entry.spec.load);
+      handle = await this.opts.runnerFactory(entry.spec.load, entry.loadAbort.signal);
     } catch (err) {
+      if (entry.unloading) return this.abandon(entry);
       const error =
         err instanceof ModelMoraError ? err : new ModelMoraError('MODEL_LOAD_FAILED', `Model ${entry.modelId} failed to load`, { cause: err });
       this.markFailed(entry, error.message);
       notify(observer, 'loadFailed', { modelId: entry.modelId, errorCode: error.code });
-      if (entry.unloading) this.remove(entry, entry.unloadReason);
       throw error;
+    } finally {
+      entry.loadAbort = undefined;
     }
     if (entry.unloading) {
       await handle.stop().catch(() => undefined);

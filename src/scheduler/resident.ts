@@ -13,6 +13,8 @@ export interface Resident {
   handle: RunnerHandle | undefined;
   /** The one load in progress (single flight); everyone asking waits on it. */
   ready: Promise<void> | undefined;
+  /** Aborts the runner factory call of the load in progress (unload, drain). */
+  loadAbort: AbortController | undefined;
   /** Rejects with UNHEALTHY_MODEL when the current runner dies; raced against each run. */
   died: Promise<never>;
   /** Measured RSS once loaded, the estimate while loading, 0 when unhealthy. */
@@ -46,6 +48,7 @@ export function newResident(spec: ModelServingSpec, now: number): Resident {
     state: 'loading',
     handle: undefined,
     ready: undefined,
+    loadAbort: undefined,
     died: neverDies(),
     bytes: 0,
     loadedAt: undefined,

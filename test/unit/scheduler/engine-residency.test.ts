@@ -167,7 +167,11 @@ test('a failed load: MODEL_LOAD_FAILED without the path, unhealthy, backoff doub
   assert.equal(t.runners.loads.length, 1);
   await t.clock.advance(1);
   assert.equal(await second, 'MODEL_LOAD_FAILED');
-  // Second failure: the next try waits 1000 ms.
+  // Second failure: the next try waits 1000 ms; a request whose deadline comes first fails at once.
+  const hopeless = await errorOf(t.infer('org/a', ['hopeless'], { timeoutSeconds: 1 }));
+  assert.equal(hopeless.code, 'UNHEALTHY_MODEL');
+  assert.equal(hopeless.details?.retry_after_seconds, 1);
+  assert.equal(t.runners.loads.length, 2);
   const third = t.infer('org/a', ['z'], { timeoutSeconds: 5 });
   await t.clock.advance(999);
   assert.equal(t.runners.loads.length, 2);
@@ -211,4 +215,18 @@ test('unload while serving: in-flight finishes, new requests get SERVICE_UNAVAIL
   // Once gone, the next request loads it again.
   assert.equal((await t.infer('org/a', ['later'])).outputs.length, 1);
   assert.equal(t.runners.loads.length, 2);
+});
+
+test('drain while a model loads: the load is aborted and waiters get SERVICE_UNAVAILABLE', async () => {
+  const t = engineSetup({ config: { max_delay_ms: 0 } });
+  t.runners.loadGate = new Gate();
+  const waiting = codeOf(t.infer('org/a', ['x']));
+  await settle();
+  assert.equal(t.engine.models()[0]?.state, 'loading');
+  const draining = t.engine.drain(1000);
+  await t.clock.advance(1000); // the load is queued work: drain gives it its time first
+  await draining;
+  assert.equal(await waiting, 'SERVICE_UNAVAILABLE');
+  assert.deepEqual(t.engine.models(), []);
+  assert.equal(t.runners.runners.length, 0, 'no runner was left behind');
 });
