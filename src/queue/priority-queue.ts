@@ -2,6 +2,7 @@ import type { Priority } from '../domain/task-type.js';
 
 /** Level index of each priority: 0 is served first. */
 const LEVEL_OF: Record<Priority, number> = { high: 0, medium: 1, low: 2 };
+const PRIORITY_AT: readonly Priority[] = ['high', 'medium', 'low'];
 const LEVEL_COUNT = 3;
 
 /**
@@ -12,15 +13,20 @@ export class QueueEntry<T> {
   /** @internal */ prev: QueueEntry<T> | null = null;
   /** @internal */ next: QueueEntry<T> | null = null;
   /** @internal -1 once the entry has left the queue. */ level: number;
+  /** Level index of its own priority (0 high .. 2 low). */
+  readonly base: number;
 
   constructor(
     readonly value: T,
-    readonly priority: Priority,
+    priority: Priority,
     readonly enqueuedAt: number,
-    /** Arrival order across all levels; breaks ties between equal times. */
-    readonly seq: number,
   ) {
-    this.level = LEVEL_OF[priority];
+    this.base = LEVEL_OF[priority];
+    this.level = this.base;
+  }
+
+  get priority(): Priority {
+    return PRIORITY_AT[this.base]!;
   }
 
   get queued(): boolean {
@@ -65,8 +71,9 @@ export interface PriorityQueueOptions {
  *
  * Aging, precisely: at time `now` an entry of level L (high 0, medium 1, low 2) counts as level
  * `max(0, L - floor((now - enqueuedAt) / agingMs))`: one level up for every full `agingMs` it
- * has waited. Entries are served by (effective level, enqueuedAt, seq) ascending, i.e. an aged
- * entry is served as if it had been queued at that higher level at its original arrival time.
+ * has waited. Entries are served by (effective level, enqueuedAt, own level) ascending, i.e. an
+ * aged entry is served as if it had been queued at that higher level at its original arrival
+ * time (on an exact tie of times, the one whose own priority is higher goes first).
  * Within one level, older entries have aged at least as much, so each level's head is its best
  * entry and a dequeue only compares three heads: O(1) enqueue, dequeue and remove.
  */
@@ -75,7 +82,6 @@ export class PriorityQueue<T> {
   private readonly capacity: number;
   private readonly agingMs: number;
   private count = 0;
-  private nextSeq = 0;
 
   constructor(options: PriorityQueueOptions = {}) {
     this.capacity = options.capacity ?? Number.POSITIVE_INFINITY;
@@ -101,7 +107,7 @@ export class PriorityQueue<T> {
   /** Returns the entry (keep it to remove the value later), or undefined when full. */
   enqueue(value: T, priority: Priority, now: number): QueueEntry<T> | undefined {
     if (this.count >= this.capacity) return undefined;
-    const entry = new QueueEntry(value, priority, now, this.nextSeq++);
+    const entry = new QueueEntry(value, priority, now);
     this.levels[entry.level]!.push(entry);
     this.count++;
     return entry;
@@ -149,8 +155,8 @@ export class PriorityQueue<T> {
   }
 
   effectiveLevel(entry: QueueEntry<T>, now: number): number {
-    const base = LEVEL_OF[entry.priority];
-    if (this.agingMs <= 0 || base === 0) return base;
+    const base = entry.base;
+    if (base === 0 || this.agingMs <= 0 || now - entry.enqueuedAt < this.agingMs) return base;
     const steps = Math.floor((now - entry.enqueuedAt) / this.agingMs);
     return steps > 0 ? Math.max(0, base - steps) : base;
   }
@@ -181,6 +187,7 @@ export class PriorityQueue<T> {
   }
 }
 
+/** Order of two heads of different levels at the same effective level. */
 function before<T>(a: QueueEntry<T>, b: QueueEntry<T>): boolean {
-  return a.enqueuedAt < b.enqueuedAt || (a.enqueuedAt === b.enqueuedAt && a.seq < b.seq);
+  return a.enqueuedAt < b.enqueuedAt || (a.enqueuedAt === b.enqueuedAt && a.base < b.base);
 }
