@@ -1,0 +1,53 @@
+import type { ErrorCode } from '../domain/errors.js';
+import type { Priority, TaskType } from '../domain/task-type.js';
+
+export type EvictionReason = 'memory' | 'keep_alive' | 'unload' | 'drain';
+
+export interface RequestDoneEvent {
+  modelId: string;
+  taskType: TaskType | undefined;
+  priority: Priority;
+  status: 'success' | 'error';
+  errorCode?: ErrorCode;
+  totalMs: number;
+  /** Present when the request reached the runner. */
+  queueMs?: number;
+  inferenceMs?: number;
+  batchSize?: number;
+}
+
+/**
+ * What the engine reports as it works; the metrics module implements it (prom-client) and
+ * tests may record it. Every callback is optional and must not throw.
+ */
+export interface EngineObserver {
+  requestDone?(event: RequestDoneEvent): void;
+  /** The model's waiting requests per priority, after every change. */
+  queueDepth?(modelId: string, depth: Record<Priority, number>): void;
+  /** One runner call: `items` is the batch size. */
+  batchRun?(event: { modelId: string; items: number; requests: number; inferenceMs: number }): void;
+  /** Time a request waited in the queue before its batch started. */
+  queueWait?(event: { modelId: string; priority: Priority; ms: number }): void;
+  modelLoaded?(event: { modelId: string; durationMs: number; bytes: number }): void;
+  loadFailed?(event: { modelId: string; errorCode: ErrorCode }): void;
+  runnerDied?(event: { modelId: string; message: string }): void;
+  modelUnloaded?(event: { modelId: string; bytes: number; reason: EvictionReason }): void;
+  /** Bytes the model holds now (0 once unloaded). */
+  modelMemory?(modelId: string, bytes: number): void;
+  loadedCount?(count: number): void;
+}
+
+/** Calls an observer callback, never letting a metrics bug fail a request. */
+export function notify<K extends keyof EngineObserver>(
+  observer: EngineObserver | undefined,
+  key: K,
+  ...args: Parameters<NonNullable<EngineObserver[K]>>
+): void {
+  const fn = observer?.[key] as ((...a: unknown[]) => void) | undefined;
+  if (!fn) return;
+  try {
+    fn.apply(observer, args);
+  } catch {
+    // Metrics must never break serving.
+  }
+}

@@ -1,0 +1,395 @@
+import type { Clock } from '../domain/clock.js';
+import type { ModelStatus } from '../domain/engine.js';
+import { ModelMoraError } from '../domain/errors.js';
+import type { RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle } from '../domain/runner.js';
+import { planEviction } from './eviction-policy.js';
+import { notify, type EngineObserver, type EvictionReason } from './observer.js';
+import { deathWatch, newResident, residentStatus, type Resident } from './resident.js';
+import { estimateBytes, MIB, type ModelServingSpec } from './serving-spec.js';
+
+export interface ResidencyOptions {
+  budgetBytes: number;
+  /** Server default keep_alive in ms (-1 forever, 0 unload after use). */
+  defaultKeepAliveMs: number;
+  runnerFactory: RunnerFactory;
+  clock: Clock;
+  observer?: EngineObserver;
+  /** Least time between two RSS measurements of one runner after batches. */
+  rssRefreshMs?: number;
+  /** Restart delay after the n-th consecutive failure: initialMs * 2^(n-1), capped at maxMs. */
+  backoff?: { initialMs: number; maxMs: number };
+}
+
+/** A model's runner, held for one batch. */
+export interface RunnerLease {
+  readonly handle: RunnerHandle;
+  run(batch: RunnerBatch): Promise<RunnerBatchResult>;
+  /** Idempotent. */
+  release(): void;
+}
+
+/** Rounds of evict-and-recheck before a load gives up (other loads may race for the room). */
+const MAX_ROOM_ROUNDS = 8;
+const MAX_ACQUIRE_ROUNDS = 4;
+
+/**
+ * Which models have a runner: lazy single-flight loads, refcounted leases, keep-alive,
+ * memory budget with eviction, crash detection and restart with backoff.
+ */
+export class Residency {
+  private readonly entries = new Map<string, Resident>();
+  private readonly opts: Required<Omit<ResidencyOptions, 'observer'>> & { observer: EngineObserver | undefined };
+
+  constructor(options: ResidencyOptions) {
+    this.opts = {
+      rssRefreshMs: 5000,
+      backoff: { initialMs: 500, maxMs: 30_000 },
+      ...options,
+      observer: options.observer,
+    };
+  }
+
+  private get now(): number {
+    return this.opts.clock.now();
+  }
+
+  /**
+   * Gets the model's runner for one batch, loading (or restarting) it if needed. A model in
+   * restart backoff is waited for, unless it cannot restart before `deadline`: then
+   * UNHEALTHY_MODEL at once rather than a timeout later.
+   */
+  async acquire(spec: ModelServingSpec, deadline = Number.POSITIVE_INFINITY): Promise<RunnerLease> {
+    for (let round = 0; round < MAX_ACQUIRE_ROUNDS; round++) {
+      const entry = this.entries.get(spec.load.modelId);
+      if (entry?.unloading) throw unloadingError(spec.load.modelId);
+      if (entry?.state === 'unhealthy' && !entry.ready && entry.retryAt >= deadline) {
+        const retryAfter = Math.max(1, Math.ceil((entry.retryAt - this.now) / 1000));
+        throw new ModelMoraError('UNHEALTHY_MODEL', entry.lastError ?? `Model ${entry.modelId} is unhealthy`, {
+          details: { retry_after_seconds: retryAfter },
+        });
+      }
+      if (entry?.state === 'loaded' && entry.handle) {
+        entry.spec = spec;
+        return this.lease(entry, entry.handle);
+      }
+      await this.ensureLoad(spec);
+    }
+    throw new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${spec.load.modelId} was unloaded while starting; retry`);
+  }
+
+  /** Loads the model if it is not loaded (explicit load, preload); it then idles under keep-alive. */
+  async load(spec: ModelServingSpec): Promise<void> {
+    for (let round = 0; round < MAX_ACQUIRE_ROUNDS; round++) {
+      const entry = this.entries.get(spec.load.modelId);
+      if (entry?.unloading) throw unloadingError(spec.load.modelId);
+      if (entry?.state === 'loaded') {
+        entry.spec = spec;
+        // keep_alive 0 means "after use": a model loaded on purpose waits for its first use.
+        if (entry.refs === 0 && !entry.keepAlive && this.keepAliveOf(entry) > 0) this.armKeepAlive(entry);
+        return;
+      }
+      await this.ensureLoad(spec);
+    }
+    throw new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${spec.load.modelId} was unloaded while starting; retry`);
+  }
+
+  /** Unloads now if idle, else once in-flight batches finish; resolves when it is gone. */
+  async unload(modelId: string, reason: EvictionReason = 'unload'): Promise<void> {
+    const entry = this.entries.get(modelId);
+    if (!entry) throw new ModelMoraError('MODEL_NOT_LOADED', `Model ${modelId} is not loaded`);
+    if (!entry.unloading) {
+      entry.unloading = true;
+      entry.unloadReason = reason;
+    }
+    this.cancelKeepAlive(entry);
+    entry.loadAbort?.abort();
+    if (entry.state === 'unhealthy' && !entry.ready) this.remove(entry, reason);
+    else if (entry.state === 'loaded' && entry.refs === 0) void this.stop(entry, reason);
+    // A loading entry notices `unloading` when its load ends; a busy one on its last release.
+    await entry.gone.promise;
+  }
+
+  /** Stops every runner (drain): in-flight batches on them fail with SERVICE_UNAVAILABLE. */
+  async stopAll(): Promise<void> {
+    await Promise.all(
+      [...this.entries.values()].map((entry) => {
+        entry.unloading = true;
+        entry.unloadReason = 'drain';
+        entry.loadAbort?.abort();
+        if (entry.state === 'loading') return entry.gone.promise;
+        return this.stop(entry, 'drain');
+      }),
+    );
+  }
+
+  /** True from an unload (or eviction) request until the runner is gone. */
+  isUnloading(modelId: string): boolean {
+    return this.entries.get(modelId)?.unloading ?? false;
+  }
+
+  statuses(): ModelStatus[] {
+    return [...this.entries.values()].map((e) => residentStatus(e, this.keepAliveOf(e) < 0));
+  }
+
+  status(modelId: string): ModelStatus | undefined {
+    const entry = this.entries.get(modelId);
+    return entry && residentStatus(entry, this.keepAliveOf(entry) < 0);
+  }
+
+  usedBytes(): number {
+    let used = 0;
+    for (const e of this.entries.values()) if (!e.stopping) used += e.bytes;
+    return used;
+  }
+
+  get budgetBytes(): number {
+    return this.opts.budgetBytes;
+  }
+
+  private keepAliveOf(entry: Resident): number {
+    return entry.spec.keepAliveMs ?? this.opts.defaultKeepAliveMs;
+  }
+
+  /** Starts the model's load, or joins the one in progress. */
+  private ensureLoad(spec: ModelServingSpec): Promise<void> {
+    let entry = this.entries.get(spec.load.modelId);
+    if (entry?.ready) return entry.ready;
+    if (!entry) {
+      entry = newResident(spec, this.now);
+      this.entries.set(entry.modelId, entry);
+    }
+    entry.spec = spec;
+    entry.state = 'loading';
+    entry.bytes = estimateBytes(spec);
+    const loading = entry;
+    loading.ready = this.loadRunner(loading).finally(() => (loading.ready = undefined));
+    return loading.ready;
+  }
+
+  private async loadRunner(entry: Resident): Promise<void> {
+    const { clock, observer } = this.opts;
+    const wait = entry.retryAt - clock.now();
+    if (wait > 0) await new Promise<void>((resolve) => clock.setTimer(resolve, wait));
+    if (entry.unloading) return this.abandon(entry);
+    try {
+      await this.makeRoom(entry);
+    } catch (err) {
+      this.backToRest(entry);
+      throw err;
+    }
+    if (entry.unloading) return this.abandon(entry);
+    const started = clock.now();
+    let handle: RunnerHandle;
+    entry.loadAbort = new AbortController();
+    try {
+      handle = await this.opts.runnerFactory(entry.spec.load, entry.loadAbort.signal);
+    } catch (err) {
+      if (entry.unloading) return this.abandon(entry);
+      const error =
+        err instanceof ModelMoraError ? err : new ModelMoraError('MODEL_LOAD_FAILED', `Model ${entry.modelId} failed to load`, { cause: err });
+      this.markFailed(entry, error.message);
+      notify(observer, 'loadFailed', { modelId: entry.modelId, errorCode: error.code });
+      throw error;
+    } finally {
+      entry.loadAbort = undefined;
+    }
+    if (entry.unloading) {
+      await handle.stop().catch(() => undefined);
+      return this.abandon(entry);
+    }
+    const watch = deathWatch();
+    Object.assign(entry, { handle, died: watch.died, state: 'loaded', loadedAt: clock.now(), lastUsedAt: clock.now() });
+    entry.lastCheckAt = clock.now();
+    void handle.exited.then((info) => {
+      if (entry.handle !== handle || entry.stopping) return;
+      const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
+      const message = `Runner of model ${entry.modelId} exited unexpectedly (${how})`;
+      this.markFailed(entry, message);
+      watch.kill(new ModelMoraError('UNHEALTHY_MODEL', message));
+      notify(observer, 'runnerDied', { modelId: entry.modelId, message });
+      if (entry.unloading) this.remove(entry, entry.unloadReason);
+      this.reportCounts();
+    });
+    const rss = await handle.rssBytes().catch(() => 0);
+    if (rss > 0 && entry.handle === handle) entry.bytes = rss;
+    entry.lastRssAt = clock.now();
+    notify(observer, 'modelLoaded', { modelId: entry.modelId, durationMs: clock.now() - started, bytes: entry.bytes });
+    notify(observer, 'modelMemory', entry.modelId, entry.bytes);
+    this.reportCounts();
+  }
+
+  /** Evicts idle models (and drains busy ones if it must) until the entry's estimate fits. */
+  private async makeRoom(entry: Resident): Promise<void> {
+    for (let round = 0; round < MAX_ROOM_ROUNDS; round++) {
+      const others = [...this.entries.values()].filter((e) => e !== entry && !e.stopping && e.bytes > 0);
+      const models = others.map((e) => ({
+        id: e.modelId,
+        bytes: e.bytes,
+        lastUsedAt: e.lastUsedAt,
+        pinned: this.keepAliveOf(e) < 0,
+        inFlight: e.refs,
+        loading: e.state === 'loading',
+      }));
+      const plan = planEviction(models, this.opts.budgetBytes, entry.bytes, this.now);
+      if (plan === 'does-not-fit') {
+        const held = models.filter((m) => m.pinned || m.loading).reduce((sum, m) => sum + m.bytes, 0);
+        const mb = (n: number) => Math.ceil(n / MIB);
+        throw new ModelMoraError(
+          'INSUFFICIENT_MEMORY',
+          `Model ${entry.modelId} needs about ${mb(entry.bytes)} MB; the budget is ${mb(this.opts.budgetBytes)} MB and ${mb(held)} MB cannot be freed`,
+          { details: { required_mb: mb(entry.bytes), budget_mb: mb(this.opts.budgetBytes), available_mb: Math.max(0, mb(this.opts.budgetBytes - held)) } },
+        );
+      }
+      if (plan.evict.length === 0 && plan.drain.length === 0) return;
+      const victims = [...plan.evict, ...plan.drain].map((id) => this.entries.get(id)!);
+      await Promise.all(
+        victims.map((victim) => {
+          victim.unloading = true;
+          victim.unloadReason = 'memory';
+          this.cancelKeepAlive(victim);
+          if (victim.refs === 0) void this.stop(victim, 'memory');
+          return victim.gone.promise;
+        }),
+      );
+    }
+    throw new ModelMoraError('SERVICE_UNAVAILABLE', `No room could be made for model ${entry.modelId}; retry`);
+  }
+
+  private lease(entry: Resident, handle: RunnerHandle): RunnerLease {
+    entry.refs++;
+    entry.lastUsedAt = this.now;
+    this.cancelKeepAlive(entry);
+    const died = entry.died;
+    let released = false;
+    return {
+      handle,
+      run: async (batch) => {
+        try {
+          const result = await Promise.race([handle.run(batch), died]);
+          entry.failures = 0;
+          entry.lastError = undefined;
+          entry.lastCheckAt = this.now;
+          this.refreshRss(entry, handle);
+          return result;
+        } catch (err) {
+          if (entry.stopping && entry.handle === handle) {
+            throw new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${entry.modelId} was stopped`, { cause: err });
+          }
+          if (entry.handle !== handle) {
+            throw new ModelMoraError('UNHEALTHY_MODEL', entry.lastError ?? `Runner of model ${entry.modelId} died`, { cause: err });
+          }
+          if (err instanceof ModelMoraError) throw err;
+          throw new ModelMoraError('INFERENCE_FAILED', `Inference failed on model ${entry.modelId}`, { cause: err });
+        }
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        this.release(entry);
+      },
+    };
+  }
+
+  private release(entry: Resident): void {
+    entry.refs--;
+    entry.lastUsedAt = this.now;
+    if (entry.refs > 0 || entry.state !== 'loaded' || entry.stopping) return;
+    if (entry.unloading) void this.stop(entry, entry.unloadReason);
+    else this.armKeepAlive(entry);
+  }
+
+  private armKeepAlive(entry: Resident): void {
+    const keep = this.keepAliveOf(entry);
+    this.cancelKeepAlive(entry);
+    if (keep < 0) return;
+    if (keep === 0) {
+      void this.stop(entry, 'keep_alive');
+      return;
+    }
+    const timer = this.opts.clock.setTimer(
+      () => {
+        entry.keepAlive = undefined;
+        if (entry.refs === 0 && entry.state === 'loaded' && !entry.unloading) void this.stop(entry, 'keep_alive');
+      },
+      keep,
+      { unref: true },
+    );
+    entry.keepAlive = { timer, expiresAt: this.now + keep };
+  }
+
+  private cancelKeepAlive(entry: Resident): void {
+    entry.keepAlive?.timer.cancel();
+    entry.keepAlive = undefined;
+  }
+
+  private refreshRss(entry: Resident, handle: RunnerHandle): void {
+    if (this.now - entry.lastRssAt < this.opts.rssRefreshMs) return;
+    entry.lastRssAt = this.now;
+    void handle.rssBytes().then(
+      (rss) => {
+        if (rss <= 0 || entry.handle !== handle || entry.stopping) return;
+        entry.bytes = rss;
+        notify(this.opts.observer, 'modelMemory', entry.modelId, rss);
+      },
+      () => undefined,
+    );
+  }
+
+  /** Stops the runner and forgets the model; resolves when the process is gone. */
+  private async stop(entry: Resident, reason: EvictionReason): Promise<void> {
+    if (entry.stopping) return entry.gone.promise;
+    entry.stopping = true;
+    entry.unloading = true;
+    this.cancelKeepAlive(entry);
+    const bytes = entry.bytes;
+    if (entry.handle) await entry.handle.stop().catch(() => undefined);
+    this.remove(entry, reason, bytes);
+  }
+
+  private remove(entry: Resident, reason: EvictionReason, bytes = entry.bytes): void {
+    if (this.entries.get(entry.modelId) === entry) this.entries.delete(entry.modelId);
+    this.cancelKeepAlive(entry);
+    entry.gone.resolve();
+    if (entry.loadedAt !== undefined) notify(this.opts.observer, 'modelUnloaded', { modelId: entry.modelId, bytes, reason });
+    notify(this.opts.observer, 'modelMemory', entry.modelId, 0);
+    this.reportCounts();
+  }
+
+  /** A load was called off by an unload: nobody waiting on it gets a runner. */
+  private abandon(entry: Resident): never {
+    this.remove(entry, entry.unloadReason);
+    throw unloadingError(entry.modelId);
+  }
+
+  /** A load that could not start leaves the model as it was: unknown, or unhealthy if it was. */
+  private backToRest(entry: Resident): void {
+    if (entry.failures > 0) {
+      entry.state = 'unhealthy';
+      entry.bytes = 0;
+    } else {
+      this.remove(entry, entry.unloadReason);
+    }
+  }
+
+  private markFailed(entry: Resident, message: string): void {
+    const { initialMs, maxMs } = this.opts.backoff;
+    entry.failures++;
+    entry.retryAt = this.now + Math.min(maxMs, initialMs * 2 ** (entry.failures - 1));
+    entry.state = 'unhealthy';
+    entry.handle = undefined;
+    entry.bytes = 0;
+    entry.lastError = message;
+    entry.lastCheckAt = this.now;
+    this.cancelKeepAlive(entry);
+  }
+
+  private reportCounts(): void {
+    let loaded = 0;
+    for (const e of this.entries.values()) if (e.state === 'loaded') loaded++;
+    notify(this.opts.observer, 'loadedCount', loaded);
+  }
+}
+
+function unloadingError(modelId: string): ModelMoraError {
+  return new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${modelId} is being unloaded; retry shortly`);
+}

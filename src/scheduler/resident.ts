@@ -1,0 +1,99 @@
+import type { Timer } from '../domain/clock.js';
+import type { ModelStatus } from '../domain/engine.js';
+import { ModelMoraError } from '../domain/errors.js';
+import type { RunnerHandle } from '../domain/runner.js';
+import type { EvictionReason } from './observer.js';
+import { MIB, type ModelServingSpec } from './serving-spec.js';
+
+/** One model the scheduler holds (or is loading, or saw die). Mutable; owned by Residency. */
+export interface Resident {
+  readonly modelId: string;
+  spec: ModelServingSpec;
+  state: 'loading' | 'loaded' | 'unhealthy';
+  handle: RunnerHandle | undefined;
+  /** The one load in progress (single flight); everyone asking waits on it. */
+  ready: Promise<void> | undefined;
+  /** Aborts the runner factory call of the load in progress (unload, drain). */
+  loadAbort: AbortController | undefined;
+  /** Rejects with UNHEALTHY_MODEL when the current runner dies; raced against each run. */
+  died: Promise<never>;
+  /** Measured RSS once loaded, the estimate while loading, 0 when unhealthy. */
+  bytes: number;
+  loadedAt: number | undefined;
+  lastUsedAt: number;
+  /** Batches running on it. */
+  refs: number;
+  /** No new work; stop once refs reach 0. */
+  unloading: boolean;
+  unloadReason: EvictionReason;
+  /** stop() called: its exit is expected, not a crash. */
+  stopping: boolean;
+  gone: { promise: Promise<void>; resolve(): void };
+  keepAlive: { timer: Timer; expiresAt: number } | undefined;
+  /** Consecutive failures (crash or failed load); reset by a successful batch. */
+  failures: number;
+  /** No restart before this time (backoff). */
+  retryAt: number;
+  lastError: string | undefined;
+  lastCheckAt: number;
+  lastRssAt: number;
+}
+
+export function newResident(spec: ModelServingSpec, now: number): Resident {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return {
+    modelId: spec.load.modelId,
+    spec,
+    state: 'loading',
+    handle: undefined,
+    ready: undefined,
+    loadAbort: undefined,
+    died: neverDies(),
+    bytes: 0,
+    loadedAt: undefined,
+    lastUsedAt: now,
+    refs: 0,
+    unloading: false,
+    unloadReason: 'unload',
+    stopping: false,
+    gone: { promise, resolve },
+    keepAlive: undefined,
+    failures: 0,
+    retryAt: 0,
+    lastError: undefined,
+    lastCheckAt: now,
+    lastRssAt: 0,
+  };
+}
+
+/** A `died` promise for a new runner plus the function that rejects it. */
+export function deathWatch(): { died: Promise<never>; kill(err: ModelMoraError): void } {
+  let kill!: (err: ModelMoraError) => void;
+  const died = new Promise<never>((_, reject) => (kill = reject));
+  died.catch(() => undefined); // observed by races only; never an unhandled rejection
+  return { died, kill };
+}
+
+function neverDies(): Promise<never> {
+  return new Promise<never>(() => undefined);
+}
+
+export function residentStatus(r: Resident, pinned: boolean): ModelStatus {
+  const iso = (t: number | undefined) => (t === undefined ? undefined : new Date(t).toISOString());
+  const healthy = r.state !== 'unhealthy' && r.lastError === undefined;
+  const status: ModelStatus = {
+    model_id: r.modelId,
+    state: r.state,
+    memory_usage_mb: Math.round((r.bytes / MIB) * 10) / 10,
+    device: 'cpu',
+    pinned,
+    in_flight: r.refs,
+    health_status: { healthy, last_check_at: new Date(r.lastCheckAt).toISOString() },
+  };
+  if (r.lastError !== undefined) status.health_status.error_message = r.lastError;
+  if (r.loadedAt !== undefined && r.state === 'loaded') status.loaded_at = iso(r.loadedAt)!;
+  if (r.state === 'loaded') status.last_used_at = iso(r.lastUsedAt)!;
+  if (r.keepAlive) status.expires_at = iso(r.keepAlive.expiresAt)!;
+  return status;
+}
