@@ -109,10 +109,10 @@ describe('txt2embed runner on glove-2k', () => {
   });
 
   test('parameters.normalize=false returns the raw mean, a non-unit vector in the same direction', async () => {
-    const text = 'the river flows through the city';
+    const text = 'stock markets fell sharply';
     const [unit] = await embed(runner, [text]);
     const [raw] = await embed(runner, [text], { normalize: false });
-    assert.ok(Math.abs(norm(raw!) - 1) > 0.01, `norm ${norm(raw!)}`);
+    assert.ok(Math.abs(norm(raw!) - 1) > 0.1, `norm ${norm(raw!)}`);
     const scaled = raw!.map((x) => x / norm(raw!));
     assert.ok(maxAbsDiff(scaled, unit!) < 1e-5);
   });
@@ -159,15 +159,17 @@ describe('txt2embed config', () => {
     assert.ok(maxAbsDiff(m!, c!) > 1e-3, `diff ${maxAbsDiff(m!, c!)}`);
   });
 
-  test('max_length truncates: a long text embeds like its first words', async () => {
-    // [CLS] w1 w2 [SEP] = 4 tokens.
+  test('max_length truncates: only the first tokens count', async () => {
+    // max_length 4 keeps [CLS] and the first three words.
     const short = await factory(spec({ max_length: 4 }));
-    runners.push(short);
-    const [truncated] = await embed(short, ['music school government world night']);
-    const [full] = await embed(short, ['music school']);
-    const [other] = await embed(short, ['music school government']);
-    assert.ok(maxAbsDiff(truncated!, full!) < 1e-6, `diff ${maxAbsDiff(truncated!, full!)}`);
-    assert.ok(maxAbsDiff(truncated!, other!) < 1e-6);
+    const full = await factory(spec());
+    runners.push(short, full);
+    const text = 'music school government world night';
+    const [truncated] = await embed(short, [text]);
+    const [whole] = await embed(full, [text]);
+    const [firstWords] = await embed(full, ['music school government']);
+    assert.ok(maxAbsDiff(truncated!, firstWords!) < 1e-6, `diff ${maxAbsDiff(truncated!, firstWords!)}`);
+    assert.ok(maxAbsDiff(truncated!, whole!) > 1e-3);
   });
 
   test('a bad config value fails the load', async () => {
