@@ -1,0 +1,49 @@
+import type { ErrorCode } from '../domain/errors.js';
+import type { ItemOutput } from '../domain/inference.js';
+import type { LoadSpec, RunnerBatch } from '../domain/runner.js';
+
+/**
+ * The IPC protocol between the daemon and a runner process. Both sides use Node's `advanced`
+ * serialization, so Float32Array and Uint8Array payloads cross as typed arrays, not JSON.
+ *
+ * Sequence: the child announces `loaded` as soon as its entry module runs (so the parent can
+ * tell "the process could not start" from "the model could not load"), the parent sends `load`,
+ * the child answers `ready` or an `error` without id, then `run`s flow until `shutdown` or
+ * until the parent disconnects.
+ */
+export type ParentMessage =
+  | { type: 'load'; spec: LoadSpec }
+  | { type: 'run'; id: number; batch: RunnerBatch }
+  | { type: 'cancel'; id: number }
+  /** Asks the runner's own RSS; only used where /proc is not available. */
+  | { type: 'rss'; id: number }
+  | { type: 'shutdown' };
+
+export type ChildMessage =
+  /** The runner entry is up and listening; the model is not loaded yet. */
+  | { type: 'loaded' }
+  /** The model is loaded and runs are accepted. */
+  | { type: 'ready'; loadMs: number }
+  | { type: 'result'; id: number; outputs: ItemOutput[]; inferenceMs: number }
+  /** No id: the load failed. `message` is already safe to show (no absolute paths). */
+  | { type: 'error'; id?: number; code: ErrorCode; message: string }
+  /** For long tasks (generation, diffusion): 0..100 and an optional stage name. */
+  | { type: 'progress'; id: number; progress: number; stage?: string }
+  | { type: 'rss'; id: number; rssBytes: number };
+
+const PARENT_TYPES = new Set(['load', 'run', 'cancel', 'rss', 'shutdown']);
+const CHILD_TYPES = new Set(['loaded', 'ready', 'result', 'error', 'progress', 'rss']);
+
+function hasType(value: unknown, types: Set<string>): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const type = (value as { type?: unknown }).type;
+  return typeof type === 'string' && types.has(type);
+}
+
+export function isParentMessage(value: unknown): value is ParentMessage {
+  return hasType(value, PARENT_TYPES);
+}
+
+export function isChildMessage(value: unknown): value is ChildMessage {
+  return hasType(value, CHILD_TYPES);
+}

@@ -1,0 +1,172 @@
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { env, LogLevel, pipeline, type FeatureExtractionPipeline, type Tensor } from '@huggingface/transformers';
+import { ModelMoraError } from '../../domain/errors.js';
+import type { ItemOutput } from '../../domain/inference.js';
+import type { LoadSpec, RunnerBatch } from '../../domain/runner.js';
+import type { TaskHandler } from './index.js';
+
+export type Pooling = 'mean' | 'cls';
+
+export interface Txt2EmbedConfig {
+  pooling: Pooling;
+  normalize: boolean;
+  /** Tokens per text after truncation; undefined keeps the tokenizer's own limit. */
+  maxLength: number | undefined;
+  /** onnxruntime weights variant; undefined picks from the files present. */
+  dtype: 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | undefined;
+}
+
+const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const;
+
+/** Reads the model's `config` (modelmora.yaml / registry); a bad value fails the load, not a request. */
+export function parseTxt2EmbedConfig(config: Record<string, unknown>): Txt2EmbedConfig {
+  const pooling = config.pooling ?? 'mean';
+  if (pooling !== 'mean' && pooling !== 'cls') {
+    throw new ModelMoraError('MODEL_LOAD_FAILED', `config.pooling must be 'mean' or 'cls', got '${String(pooling)}'`);
+  }
+  const normalize = config.normalize ?? true;
+  if (typeof normalize !== 'boolean') {
+    throw new ModelMoraError('MODEL_LOAD_FAILED', 'config.normalize must be true or false');
+  }
+  const maxLength = config.max_length;
+  if (maxLength !== undefined && !(Number.isInteger(maxLength) && (maxLength as number) > 0)) {
+    throw new ModelMoraError('MODEL_LOAD_FAILED', 'config.max_length must be a positive integer');
+  }
+  const dtype = config.dtype;
+  if (dtype !== undefined && !(DTYPES as readonly unknown[]).includes(dtype)) {
+    throw new ModelMoraError('MODEL_LOAD_FAILED', `config.dtype must be one of ${DTYPES.join(', ')}`);
+  }
+  return {
+    pooling,
+    normalize,
+    maxLength: maxLength as number | undefined,
+    dtype: dtype as Txt2EmbedConfig['dtype'],
+  };
+}
+
+/** Without a declared dtype, use the full-precision graph if shipped, else the quantised one. */
+function pickDtype(folder: string, declared: Txt2EmbedConfig['dtype']): Txt2EmbedConfig['dtype'] {
+  if (declared) return declared;
+  if (existsSync(path.join(folder, 'onnx', 'model.onnx'))) return 'fp32';
+  if (existsSync(path.join(folder, 'onnx', 'model_quantized.onnx'))) return 'q8';
+  return 'fp32';
+}
+
+/** Never reach the network from a runner: every file is already in the cache, verified. */
+function configureOffline(): void {
+  env.allowRemoteModels = false;
+  env.allowLocalModels = true;
+  env.useFSCache = false;
+  env.useBrowserCache = false;
+  env.logLevel = LogLevel.ERROR;
+}
+
+export async function loadTxt2Embed(spec: LoadSpec): Promise<TaskHandler> {
+  const config = parseTxt2EmbedConfig(spec.config);
+  if (!path.isAbsolute(spec.folder) || !existsSync(spec.folder) || !statSync(spec.folder).isDirectory()) {
+    throw new ModelMoraError('MODEL_LOAD_FAILED', `The files of model '${spec.modelId}' are missing from the cache`);
+  }
+  configureOffline();
+  const threads = spec.threads !== undefined && spec.threads > 0 ? spec.threads : undefined;
+  // An absolute path is not a valid Hub id, so transformers.js reads the folder as is.
+  const extractor = (await pipeline('feature-extraction', spec.folder, {
+    local_files_only: true,
+    dtype: pickDtype(spec.folder, config.dtype),
+    device: 'cpu',
+    session_options: threads === undefined ? {} : { intraOpNumThreads: threads },
+  })) as FeatureExtractionPipeline;
+  return new Txt2EmbedHandler(extractor, config);
+}
+
+class Txt2EmbedHandler implements TaskHandler {
+  constructor(
+    private readonly extractor: FeatureExtractionPipeline,
+    private readonly config: Txt2EmbedConfig,
+  ) {}
+
+  async run(batch: RunnerBatch): Promise<ItemOutput[]> {
+    const texts = batch.items.map((item, i) => {
+      if (item.kind !== 'text') throw new ModelMoraError('INVALID_INPUT', `Input ${i} is not text; this model embeds text`);
+      return item.text;
+    });
+    if (texts.length === 0) return [];
+    const normalize = batch.parameters.normalize ?? this.config.normalize;
+    if (typeof normalize !== 'boolean') throw new ModelMoraError('INVALID_INPUT', 'parameters.normalize must be true or false');
+
+    // Tokenize and run the graph ourselves (rather than extractor(texts, ...)) to honour
+    // max_length, which the pipeline call does not expose.
+    const inputs = this.extractor.tokenizer(texts, {
+      padding: true,
+      truncation: true,
+      max_length: this.config.maxLength ?? null,
+    }) as { input_ids: Tensor; attention_mask: Tensor };
+    const outputs = (await this.extractor.model(inputs)) as Record<string, Tensor | undefined>;
+    const hidden = outputs.last_hidden_state ?? outputs.token_embeddings ?? outputs.sentence_embedding ?? outputs.logits;
+    if (!hidden) throw new ModelMoraError('INFERENCE_FAILED', 'The model has no last_hidden_state output');
+
+    const vectors =
+      hidden.dims.length === 2
+        ? rows(hidden) // already pooled by the graph (sentence-transformers exports)
+        : pool(hidden, inputs.attention_mask, this.config.pooling);
+    return vectors.map((v) => ({ kind: 'embedding', embedding: normalize ? l2Normalize(v) : v }));
+  }
+
+  async dispose(): Promise<void> {
+    await this.extractor.dispose();
+  }
+}
+
+function floatData(tensor: Tensor): Float32Array {
+  const data = tensor.data;
+  if (data instanceof Float32Array) return data;
+  return Float32Array.from(data as ArrayLike<number>, Number);
+}
+
+function rows(tensor: Tensor): Float32Array[] {
+  const [count = 0, dim = 0] = tensor.dims;
+  const data = floatData(tensor);
+  return Array.from({ length: count }, (_, i) => data.slice(i * dim, (i + 1) * dim));
+}
+
+/**
+ * Pools each row using only its own unmasked tokens, so a text padded inside a batch gets the
+ * same vector as alone. Sums in float64 in token order, like a single call.
+ */
+export function pool(hidden: Tensor, attentionMask: Tensor, pooling: Pooling): Float32Array[] {
+  const [count = 0, seqLength = 0, dim = 0] = hidden.dims;
+  const data = floatData(hidden);
+  const mask = attentionMask.data as ArrayLike<number | bigint>;
+  const out: Float32Array[] = [];
+  for (let i = 0; i < count; i++) {
+    const rowStart = i * seqLength * dim;
+    if (pooling === 'cls') {
+      out.push(data.slice(rowStart, rowStart + dim));
+      continue;
+    }
+    const sum = new Float64Array(dim);
+    let tokens = 0;
+    for (let t = 0; t < seqLength; t++) {
+      if (Number(mask[i * seqLength + t]) === 0) continue;
+      tokens++;
+      const offset = rowStart + t * dim;
+      for (let k = 0; k < dim; k++) sum[k]! += data[offset + k]!;
+    }
+    const vector = new Float32Array(dim);
+    if (tokens > 0) for (let k = 0; k < dim; k++) vector[k] = sum[k]! / tokens;
+    out.push(vector);
+  }
+  return out;
+}
+
+/** Unit L2 norm; an all-zero vector (no known token) stays zero rather than NaN. */
+export function l2Normalize(vector: Float32Array): Float32Array {
+  let squares = 0;
+  for (const x of vector) squares += x * x;
+  const norm = Math.sqrt(squares);
+  if (norm === 0) return vector;
+  const out = new Float32Array(vector.length);
+  for (let k = 0; k < vector.length; k++) out[k] = vector[k]! / norm;
+  return out;
+}
+
