@@ -117,10 +117,12 @@ function parseLabels(raw: string, where: string): Record<string, string> {
   return labels;
 }
 
+/** As Go's strconv.ParseFloat, which Prometheus uses: Inf and NaN in any letter case. */
 function parseValue(raw: string, where: string): number {
-  if (raw === '+Inf') return Infinity;
-  if (raw === '-Inf') return -Infinity;
-  if (raw === 'NaN') return NaN;
+  const lower = raw.toLowerCase();
+  if (lower === '+inf' || lower === 'inf') return Infinity;
+  if (lower === '-inf') return -Infinity;
+  if (lower === 'nan') return NaN;
   if (!/^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(raw)) throw new Error(`${where}: bad value '${raw}'`);
   return Number(raw);
 }

@@ -116,10 +116,20 @@ export function toInferenceResponse(result: InferenceResult): {
   return { model_id: result.modelId, output_data: output, metadata: result.metadata };
 }
 
-/** float32 values printed with the 9 significant digits that round-trip them, not 17. */
+/** float32 values printed with the fewest digits that round-trip them (0.1, not 0.10000000149011612). */
 function toNumbers(values: Float32Array | number[]): number[] {
   if (!(values instanceof Float32Array)) return values;
-  return Array.from(values, (v) => Number(v.toPrecision(9)));
+  return Array.from(values, shortestFloat32);
+}
+
+function shortestFloat32(v: number): number {
+  // 9 significant digits always round-trip a float32; most need 7 or 8. Fewer than 6 come out
+  // of the first try on their own, as Number() drops trailing zeros.
+  for (let digits = 6; digits < 9; digits++) {
+    const candidate = Number(v.toPrecision(digits));
+    if (Math.fround(candidate) === v) return candidate;
+  }
+  return Number(v.toPrecision(9));
 }
 
 function tooLarge(limit: number): ModelMoraError {
