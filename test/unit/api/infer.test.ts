@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import type { InferenceRequest, InferenceResult, ItemOutput } from '../../../src/domain/inference.js';
@@ -162,6 +163,15 @@ describe('POST /infer/{model_id}', () => {
     const huge = await infer('org/vision', { input_data: { image: 'A'.repeat(5 * 1024 * 1024) } });
     assert.equal(huge.statusCode, 413);
     assert.equal(huge.json().error_code, 'PAYLOAD_TOO_LARGE');
+
+    // Without Content-Length (chunked), the bytes are counted as they arrive.
+    const chunked = (text: string) => Readable.from(Array.from({ length: Math.ceil(text.length / 65536) }, (_, i) => Buffer.from(text.slice(i * 65536, (i + 1) * 65536))));
+    const headers = { 'content-type': 'application/json' };
+    const streamedBig = await t.app.inject({ method: 'POST', url: '/api/v1/infer/org/embed', headers, payload: chunked(JSON.stringify({ input_data: { text: 'x' }, parameters: { padding } })) });
+    assert.equal(streamedBig.statusCode, 413);
+    assert.equal(streamedBig.json().error_code, 'PAYLOAD_TOO_LARGE');
+    const streamedSmall = await t.app.inject({ method: 'POST', url: '/api/v1/infer/org/embed', headers, payload: chunked(JSON.stringify({ input_data: { text: 'hello' } })) });
+    assert.deepEqual(streamedSmall.json().output_data, { embedding: [5, 1, 0.5] });
   });
 
   it('counts requests by outcome in modelmora_requests_total', async () => {

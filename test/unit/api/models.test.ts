@@ -180,6 +180,16 @@ describe('REST registry routes', () => {
     assert.equal((await t.registry.get('org/embed')).error, 'Download failed');
   });
 
+  it('closing the app aborts running downloads and records them as failed', async () => {
+    await register({ model_id: 'org/embed', task_type: 'txt2embed' });
+    t.download.hang = true;
+    assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/models/org/embed/download' })).statusCode, 202);
+    await t.app.close();
+    const record = await t.registry.get('org/embed');
+    assert.equal(record.status, 'failed');
+    assert.equal(record.error, 'Download cancelled');
+  });
+
   it('GET and POST /models/lock answer the LockFile shape', async () => {
     for (const method of ['GET', 'POST'] as const) {
       const res = await t.app.inject({ method, url: '/api/v1/models/lock' });
