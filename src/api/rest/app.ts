@@ -1,0 +1,142 @@
+import { randomUUID } from 'node:crypto';
+import os from 'node:os';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from '../../config/config.js';
+import type { Engine } from '../../domain/engine.js';
+import type { TaskType } from '../../domain/task-type.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import { BackgroundDownloads, type DownloadPort } from '../../store/background-downloads.js';
+import type { Registry } from '../../store/registry.js';
+import { installErrorHandlers } from './errors.js';
+import { healthPlugin } from './health.js';
+import { inferPlugin } from './infer.js';
+import { lifecyclePlugin } from './lifecycle.js';
+import { metricsPlugin } from './metrics.js';
+import { modelsPlugin } from './models.js';
+import { installOpenApi } from './openapi.js';
+import { SHARED_SCHEMAS } from './schemas.js';
+
+/** The API document's LockFile (§2.3.7), as POST /models/lock answers it. */
+export interface ApiLockFile {
+  version: string;
+  generated_at: string;
+  models: Array<{ model_id: string; version: string; source_url?: string; checksum: string; task_type: TaskType }>;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: { database: boolean; queue: boolean };
+}
+
+/**
+ * Everything the REST skin needs, as ports. Nothing here is HTTP-specific, so the gRPC skin is
+ * wired from the same objects.
+ */
+export interface AppDeps {
+  /** Limits: body_limit_mb, image_body_limit_mb, max_inputs, max_text_chars, default_timeout_seconds. */
+  config: Pick<Config, 'body_limit_mb' | 'image_body_limit_mb' | 'max_inputs' | 'max_text_chars' | 'default_timeout_seconds'>;
+  registry: Registry;
+  engine: Engine;
+  metrics: Metrics;
+  /** Fetch a model's files into the cache (ModelStore.pull); must honour the signal. */
+  download: DownloadPort;
+  /** Deletes a model's cached files on DELETE /models/{id}; absent: files are left in the cache. */
+  removeFiles?: (modelId: string) => Promise<void>;
+  /** The lock file of the served models, in the API document's shape. */
+  lockFile: () => Promise<ApiLockFile>;
+  /** For /health/ready: registry open, queue accepting, not draining. */
+  readiness: () => Readiness;
+  /** ModelMora's version, shown by /status and the OpenAPI document. */
+  version: string;
+  startedAt: Date;
+  /** Clock for uptime; default the system clock. */
+  now?: () => Date;
+  /** Machine RAM for /status; default node:os. */
+  systemMemory?: () => { total_mb: number; free_mb: number };
+  /** fastify's logger option; default off (the daemon passes its pino options). */
+  logger?: FastifyServerOptions['logger'];
+  /** Serve Swagger UI at /docs; default true. */
+  docs?: boolean;
+}
+
+/** Deps after defaults, as the plugins see them. */
+export interface RouteDeps extends Omit<AppDeps, 'now' | 'systemMemory' | 'logger' | 'docs'> {
+  now: () => Date;
+  systemMemory: () => { total_mb: number; free_mb: number };
+  downloads: BackgroundDownloads;
+}
+
+export const API_PREFIX = '/api/v1';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Downloads started by POST /models/{id}/download; `idle()` awaits them (tests, shutdown). */
+    downloads: BackgroundDownloads;
+  }
+}
+
+/**
+ * Builds the REST app without listening. Routes (all under /api/v1):
+ *   Registry   POST/GET /models, GET/PUT/DELETE /models/{id}, POST /models/{id}/download, GET/POST /models/lock
+ *   Inference  POST /infer/{id}
+ *   Lifecycle  POST /models/{id}/load, POST /models/{id}/unload, GET /status
+ *   Health     GET /health/live, /health/ready, /health/models
+ *   Metrics    GET /metrics
+ *   Docs       GET /api/v1/openapi.json, Swagger UI at /docs
+ * /metrics and /health/* are also served at the root (hidden from OpenAPI), where Prometheus
+ * and Kubernetes probes look by default. Closing the app aborts running downloads.
+ * The app is returned before ready(), so the daemon can register more plugins (jobs) first;
+ * inject() and listen() make it ready.
+ */
+export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
+  const mb = 1024 * 1024;
+  const app = Fastify({
+    logger: deps.logger ?? false,
+    bodyLimit: Math.round(deps.config.body_limit_mb * mb),
+    // trace_id: the caller's x-trace-id when it is a uuid (so a trace crosses services), else a new one.
+    requestIdHeader: false,
+    genReqId: (req) => {
+      const given = req.headers['x-trace-id'];
+      return typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
+    },
+    ajv: {
+      customOptions: {
+        // One entry per offending field; bodies are bounded by bodyLimit, which bounds the work.
+        allErrors: true,
+        keywords: ['example'],
+      },
+    },
+  });
+
+  const downloads = new BackgroundDownloads(deps.registry, deps.download, (modelId, err) =>
+    app.log.warn({ model_id: modelId, err }, 'download failed'),
+  );
+  app.decorate('downloads', downloads);
+  app.addHook('onClose', () => downloads.stop());
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-trace-id', request.id);
+  });
+
+  installErrorHandlers(app);
+  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  await installOpenApi(app, { version: deps.version, docs: deps.docs ?? true });
+
+  const routeDeps: RouteDeps = {
+    ...deps,
+    now: deps.now ?? (() => new Date()),
+    systemMemory: deps.systemMemory ?? (() => ({ total_mb: os.totalmem() / mb, free_mb: os.freemem() / mb })),
+    downloads,
+  };
+  await app.register(modelsPlugin, { prefix: API_PREFIX, deps: routeDeps });
+  await app.register(inferPlugin, { prefix: API_PREFIX, deps: routeDeps });
+  await app.register(lifecyclePlugin, { prefix: API_PREFIX, deps: routeDeps });
+  await app.register(healthPlugin, { prefix: API_PREFIX, deps: routeDeps });
+  await app.register(metricsPlugin, { prefix: API_PREFIX, deps: routeDeps });
+  // Root aliases for probes and scrapers that expect the conventional paths.
+  await app.register(healthPlugin, { prefix: '', deps: routeDeps, hidden: true });
+  await app.register(metricsPlugin, { prefix: '', deps: routeDeps, hidden: true });
+  // Not ready() yet: the daemon may still register more routes (jobs) under API_PREFIX.
+  return app;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -1,0 +1,151 @@
+import { performance } from 'node:perf_hooks';
+import { Transform } from 'node:stream';
+import type { FastifyPluginAsync } from 'fastify';
+import { ModelMoraError } from '../../domain/errors.js';
+import type { InferenceResult, ItemOutput } from '../../domain/inference.js';
+import type { TaskType } from '../../domain/task-type.js';
+import { requestStatusOf } from '../../metrics/metrics.js';
+import { toInferenceRequest } from '../inference-input.js';
+import type { RouteDeps } from './app.js';
+import { modelIdOf, modelRoute } from './model-path.js';
+import { errorResponses } from './schemas.js';
+
+const IMAGE_INPUT_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
+
+/** POST /infer/{model_id} (API document §2.4.1): validate, queue on the engine, answer. */
+export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, { deps }) => {
+  const { registry, engine, metrics, config } = deps;
+  const mb = 1024 * 1024;
+  const textLimit = Math.round(config.body_limit_mb * mb);
+  const imageLimit = Math.max(textLimit, Math.round(config.image_body_limit_mb * mb));
+
+  modelRoute(app, {
+    method: 'POST',
+    base: '/infer',
+    schema: {
+      tags: ['Inference'],
+      operationId: 'infer',
+      summary: 'Execute synchronous inference',
+      description:
+        'Queues the input on the model (loading it if needed), batches it with other requests and waits for the result. ' +
+        'A list of texts answers `embeddings` (or `texts`), a single text `embedding` (or `text`). Closing the connection cancels the request.',
+      body: { $ref: 'InferenceRequest#' },
+      response: {
+        200: { description: 'Inference completed', $ref: 'InferenceResponse#' },
+        ...errorResponses({
+          400: 'VALIDATION_ERROR, INVALID_INPUT or INVALID_MODEL_ID',
+          404: 'MODEL_NOT_FOUND',
+          408: 'INFERENCE_TIMEOUT: the deadline passed (time in queue counts)',
+          413: 'BATCH_SIZE_EXCEEDED or PAYLOAD_TOO_LARGE',
+          429: 'RATE_LIMIT_EXCEEDED: the model queue is full (see Retry-After)',
+          500: 'INFERENCE_FAILED or MODEL_LOAD_FAILED',
+          503: 'UNHEALTHY_MODEL or SERVICE_UNAVAILABLE',
+          507: 'INSUFFICIENT_MEMORY',
+        }),
+      },
+    },
+    options: {
+      // The route takes image-sized bodies; preParsing narrows that to body_limit_mb for text models.
+      bodyLimit: imageLimit,
+      // toInferenceRequest is the one validator (shared with gRPC); the schema above documents it.
+      validatorCompiler: () => () => true,
+      preParsing: async (request, _reply, payload) => {
+        const record = await registry.get(modelIdOf(request));
+        const limit = IMAGE_INPUT_TASKS.includes(record.task_type) ? imageLimit : textLimit;
+        if (Number(request.headers['content-length']) > limit) throw tooLarge(limit);
+        return limitStream(payload, limit);
+      },
+    },
+    handler: async (request, reply, id) => {
+      const record = await registry.get(id);
+      const started = performance.now();
+      const seconds = () => (performance.now() - started) / 1000;
+      let input;
+      try {
+        input = toInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
+      } catch (err) {
+        metrics.requestDone(id, requestStatusOf(err), seconds());
+        throw err;
+      }
+      // A client that goes away before its answer is dropped from the queue (or its run aborted).
+      // ServerResponse 'close' before the end of the answer means the connection closed; the
+      // request's own 'close' cannot tell, it fires as soon as the body has been read.
+      const controller = new AbortController();
+      const onClose = () => {
+        if (!reply.raw.writableEnded) controller.abort();
+      };
+      reply.raw.on('close', onClose);
+      if (request.raw.socket?.destroyed) controller.abort();
+      try {
+        const result = await engine.infer(input, { signal: controller.signal });
+        metrics.requestDone(id, 'success', seconds());
+        return toInferenceResponse(result);
+      } catch (err) {
+        metrics.requestDone(id, controller.signal.aborted ? 'cancelled' : requestStatusOf(err), seconds());
+        throw err;
+      } finally {
+        reply.raw.off('close', onClose);
+      }
+    },
+  });
+};
+
+/** The document's InferenceResponse: output_data keyed by what the outputs are. */
+export function toInferenceResponse(result: InferenceResult): {
+  model_id: string;
+  output_data: Record<string, unknown>;
+  metadata: InferenceResult['metadata'];
+} {
+  const output: Record<string, unknown> = {};
+  const of = <K extends ItemOutput['kind']>(kind: K) => result.outputs.filter((o): o is Extract<ItemOutput, { kind: K }> => o.kind === kind);
+  const embeddings = of('embedding').map((o) => toNumbers(o.embedding));
+  const texts = of('text').map((o) => o.text);
+  const images = of('image').map((o) => Buffer.from(o.png).toString('base64'));
+  if (embeddings.length > 0) {
+    if (result.batched) output['embeddings'] = embeddings;
+    else output['embedding'] = embeddings[0];
+  }
+  if (texts.length > 0) {
+    if (result.batched) output['texts'] = texts;
+    else output['text'] = texts[0];
+  }
+  if (images.length > 0) {
+    if (result.batched) output['images_base64'] = images;
+    else output['image_base64'] = images[0];
+  }
+  return { model_id: result.modelId, output_data: output, metadata: result.metadata };
+}
+
+/** float32 values printed with the fewest digits that round-trip them (0.1, not 0.10000000149011612). */
+function toNumbers(values: Float32Array | number[]): number[] {
+  if (!(values instanceof Float32Array)) return values;
+  return Array.from(values, shortestFloat32);
+}
+
+function shortestFloat32(v: number): number {
+  // 9 significant digits always round-trip a float32; most need 7 or 8. Fewer than 6 come out
+  // of the first try on their own, as Number() drops trailing zeros.
+  for (let digits = 6; digits < 9; digits++) {
+    const candidate = Number(v.toPrecision(digits));
+    if (Math.fround(candidate) === v) return candidate;
+  }
+  return Number(v.toPrecision(9));
+}
+
+function tooLarge(limit: number): ModelMoraError {
+  return new ModelMoraError('PAYLOAD_TOO_LARGE', `Request body is larger than ${Math.round((limit / (1024 * 1024)) * 100) / 100} MB`);
+}
+
+/** Counts bytes of a body without Content-Length (chunked) and stops at the limit. */
+function limitStream(payload: NodeJS.ReadableStream, limit: number): NodeJS.ReadableStream {
+  let seen = 0;
+  const counter = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      seen += chunk.length;
+      if (seen > limit) callback(tooLarge(limit));
+      else callback(null, chunk);
+    },
+  });
+  payload.on('error', (err) => counter.destroy(err));
+  return payload.pipe(counter);
+}

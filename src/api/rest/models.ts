@@ -1,0 +1,154 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { ModelMoraError } from '../../domain/errors.js';
+import { ModelRef } from '../../domain/model-ref.js';
+import { toModelResponse, type ListQuery, type RegisterInput, type UpdateInput } from '../../store/registry.js';
+import type { RouteDeps } from './app.js';
+import { modelRoute } from './model-path.js';
+import { DeleteModelQuery, ListModelsQuery, errorResponses } from './schemas.js';
+
+/** Registry routes (API document §2.3): the catalog, downloads and the lock file. */
+export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, { deps }) => {
+  const { registry, engine, downloads } = deps;
+  const tags = ['Registry'];
+
+  app.post(
+    '/models',
+    {
+      schema: {
+        tags,
+        operationId: 'registerModel',
+        summary: 'Register a new model',
+        description: 'Registers a model in the catalog. Files are not downloaded yet: use /download, or the first inference loads it.',
+        body: { $ref: 'RegisterModelRequest#' },
+        response: {
+          201: { description: 'Model registered', $ref: 'ModelResponse#' },
+          ...errorResponses({ 400: 'Invalid request (VALIDATION_ERROR, INVALID_MODEL_ID, URL_NOT_ALLOWED)', 409: 'MODEL_ALREADY_EXISTS' }),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as RegisterInput;
+      const id = ModelRef.parse(body.model_id).id;
+      if (body.source_url !== undefined && !body.source_url.toLowerCase().startsWith('https://')) {
+        throw new ModelMoraError('URL_NOT_ALLOWED', 'source_url must be an https URL', {
+          fieldErrors: [{ field: 'source_url', message: 'must start with https://' }],
+        });
+      }
+      const record = await registry.register({ ...body, model_id: id });
+      reply.header('location', `${request.url.split('?')[0]}/${encodeURIComponent(id)}`);
+      return reply.code(201).send(toModelResponse(record));
+    },
+  );
+
+  app.get(
+    '/models',
+    {
+      schema: {
+        tags,
+        operationId: 'listModels',
+        summary: 'List registered models',
+        querystring: ListModelsQuery,
+        response: { 200: { description: 'One page of models, sorted by model_id', $ref: 'ModelList#' }, ...errorResponses({ 400: 'VALIDATION_ERROR' }) },
+      },
+    },
+    async (request) => {
+      const page = await registry.list(request.query as ListQuery);
+      return { data: page.data.map(toModelResponse), meta: page.meta };
+    },
+  );
+
+  // Registered before /models/:model_id; static segments win, so a bare model named 'lock'
+  // is reached as GET /models/lock only through this route (use its org/ form).
+  const lockSchema = (operationId: string) => ({
+    tags,
+    operationId,
+    summary: 'Generate lock file',
+    description: 'Pinned commit and checksum of every served model (the modelmora.lock content).',
+    response: { 200: { description: 'Lock file content', $ref: 'LockFile#' } },
+  });
+  app.post('/models/lock', { schema: lockSchema('generateLock') }, async () => deps.lockFile());
+  app.get('/models/lock', { schema: lockSchema('getLock') }, async () => deps.lockFile());
+
+  modelRoute(app, {
+    method: 'GET',
+    base: '/models',
+    schema: {
+      tags,
+      operationId: 'getModel',
+      summary: 'Get model details',
+      response: { 200: { description: 'Model details', $ref: 'ModelResponse#' }, ...errorResponses({ 400: 'INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND' }) },
+    },
+    handler: async (_request, _reply, id) => toModelResponse(await registry.get(id)),
+  });
+
+  modelRoute(app, {
+    method: 'PUT',
+    base: '/models',
+    schema: {
+      tags,
+      operationId: 'updateModel',
+      summary: 'Update model configuration',
+      body: { $ref: 'UpdateModelRequest#' },
+      response: {
+        200: { description: 'Model updated', $ref: 'ModelResponse#' },
+        ...errorResponses({ 400: 'VALIDATION_ERROR or INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND' }),
+      },
+    },
+    handler: async (request, _reply, id) => toModelResponse(await registry.update(id, request.body as UpdateInput)),
+  });
+
+  modelRoute(app, {
+    method: 'DELETE',
+    base: '/models',
+    schema: {
+      tags,
+      operationId: 'deleteModel',
+      summary: 'Delete model',
+      description: 'Removes the model from the registry and deletes its cached files. A loaded or downloading model needs force=true.',
+      querystring: DeleteModelQuery,
+      response: {
+        204: { description: 'Model deleted', type: 'null' },
+        ...errorResponses({ 400: 'INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND', 409: 'MODEL_IN_USE: loaded or downloading (use force=true)' }),
+      },
+    },
+    handler: async (request, reply, id) => {
+      const { force } = request.query as { force: boolean };
+      await registry.get(id);
+      const status = engine.models().find((m) => m.model_id === id && m.state !== 'unloaded');
+      const downloading = downloads.isRunning(id);
+      if ((status || downloading) && !force) {
+        throw new ModelMoraError('MODEL_IN_USE', `Model '${id}' is ${status ? status.state : 'downloading'}; unload it first or use force=true`, {
+          details: { state: status ? status.state : 'downloading' },
+        });
+      }
+      if (downloading) await downloads.cancel(id);
+      if (status) {
+        await engine.unload(id).catch((err: unknown) => {
+          // It may have unloaded on its own meanwhile (keep_alive); that is what we wanted.
+          if (!(err instanceof ModelMoraError && err.code === 'MODEL_NOT_LOADED')) throw err;
+        });
+      }
+      if (deps.removeFiles) await deps.removeFiles(id);
+      await registry.remove(id);
+      return reply.code(204).send();
+    },
+  });
+
+  modelRoute(app, {
+    method: 'POST',
+    base: '/models',
+    suffix: '/download',
+    schema: {
+      tags,
+      operationId: 'downloadModel',
+      summary: 'Download model files',
+      description: 'Starts fetching the files into the cache and answers at once; GET /models/{model_id} shows status downloading, then ready or failed.',
+      response: { 202: { description: 'Download started (or already running)', $ref: 'DownloadResponse#' }, ...errorResponses({ 400: 'INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND' }) },
+    },
+    handler: async (_request, reply, id) => {
+      const { started } = await downloads.start(id);
+      const message = started ? 'Download started in background' : 'Download already in progress';
+      return reply.code(202).send({ model_id: id, status: 'downloading', message });
+    },
+  });
+};

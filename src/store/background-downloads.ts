@@ -1,0 +1,69 @@
+import { ModelMoraError } from '../domain/errors.js';
+import type { Registry } from './registry.js';
+
+/** Fetches a model's files into the cache (ModelStore.pull behind it); honours the signal. */
+export type DownloadPort = (modelId: string, signal: AbortSignal) => Promise<void>;
+
+/**
+ * Downloads started by an API call that answer 202 at once and run on: the registry goes
+ * downloading -> ready, or failed with a message a user may read. REST and gRPC share one of
+ * these; the registry's startDownload() makes sure one model never downloads twice at a time.
+ */
+export class BackgroundDownloads {
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly download: DownloadPort,
+    private readonly onError: (modelId: string, err: unknown) => void = () => undefined,
+  ) {}
+
+  /** `started` is false when a download of this model was already running. */
+  async start(modelId: string): Promise<{ started: boolean }> {
+    const { started } = await this.registry.startDownload(modelId);
+    if (!started) return { started: false };
+    const controller = new AbortController();
+    const done = this.run(modelId, controller.signal).finally(() => this.running.delete(modelId));
+    this.running.set(modelId, { controller, done });
+    return { started: true };
+  }
+
+  isRunning(modelId: string): boolean {
+    return this.running.has(modelId);
+  }
+
+  /** Resolves once every download running now has finished (whatever the outcome). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  /** Aborts this model's download, if one runs, and waits for it to record its outcome. */
+  async cancel(modelId: string): Promise<void> {
+    const running = this.running.get(modelId);
+    if (!running) return;
+    running.controller.abort();
+    await running.done;
+  }
+
+  /** Aborts every running download and waits for them to record their outcome. */
+  async stop(): Promise<void> {
+    for (const r of this.running.values()) r.controller.abort();
+    await this.idle();
+  }
+
+  private async run(modelId: string, signal: AbortSignal): Promise<void> {
+    try {
+      await this.download(modelId, signal);
+      await this.registry.setStatus(modelId, 'ready');
+    } catch (err) {
+      this.onError(modelId, err);
+      const message = signal.aborted
+        ? 'Download cancelled'
+        : err instanceof ModelMoraError
+          ? err.message
+          : 'Download failed';
+      // The model may have been deleted meanwhile; nothing is left to mark then.
+      await this.registry.setStatus(modelId, 'failed', message).catch(() => undefined);
+    }
+  }
+}

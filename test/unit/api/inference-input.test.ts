@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { toInferenceRequest, type InputLimits } from '../../../src/api/inference-input.js';
+import { ModelMoraError, type FieldError } from '../../../src/domain/errors.js';
+
+const limits: InputLimits = { max_inputs: 4, max_text_chars: 10, default_timeout_seconds: 60 };
+
+function fieldErrors(body: unknown): FieldError[] {
+  try {
+    toInferenceRequest('org/m', body, limits);
+  } catch (err) {
+    assert.ok(err instanceof ModelMoraError);
+    assert.equal(err.code, 'VALIDATION_ERROR');
+    return err.fieldErrors ?? [];
+  }
+  assert.fail('expected a validation error');
+}
+
+describe('toInferenceRequest', () => {
+  it('builds a single-text request with the defaults', () => {
+    assert.deepEqual(toInferenceRequest('org/m', { input_data: { text: 'hello' } }, limits, { requestId: 'r1' }), {
+      modelId: 'org/m',
+      items: [{ kind: 'text', text: 'hello' }],
+      batched: false,
+      parameters: {},
+      priority: 'medium',
+      timeoutSeconds: 60,
+      requestId: 'r1',
+    });
+  });
+
+  it('builds a batched request and keeps priority, timeout and parameters', () => {
+    const request = toInferenceRequest('org/m', { input_data: { text: ['a', 'b c'] }, priority: 'high', timeout_seconds: 600, parameters: { normalize: true } }, limits);
+    assert.deepEqual(request.items, [{ kind: 'text', text: 'a' }, { kind: 'text', text: 'b c' }]);
+    assert.equal(request.batched, true);
+    assert.equal(request.priority, 'high');
+    assert.equal(request.timeoutSeconds, 600);
+    assert.deepEqual(request.parameters, { normalize: true });
+  });
+
+  it('names every offending field', () => {
+    assert.deepEqual(fieldErrors({}), [{ field: 'input_data', message: 'is required' }]);
+    assert.deepEqual(fieldErrors([]), [{ field: 'body', message: 'must be a JSON object' }]);
+    assert.deepEqual(fieldErrors({ input_data: { text: '' }, priority: 'urgent', timeout_seconds: 0, parameters: [1] }), [
+      { field: 'input_data.text', message: 'must not be empty' },
+      { field: 'parameters', message: 'must be an object' },
+      { field: 'priority', message: 'must be one of high, medium, low' },
+      { field: 'timeout_seconds', message: 'must be a whole number from 1 to 600' },
+    ]);
+    assert.deepEqual(fieldErrors({ input_data: { text: 'ok' }, timeout_seconds: 601 }), [{ field: 'timeout_seconds', message: 'must be a whole number from 1 to 600' }]);
+    assert.deepEqual(fieldErrors({ input_data: { text: 'ok' }, timeout_seconds: 1.5 }), [{ field: 'timeout_seconds', message: 'must be a whole number from 1 to 600' }]);
+    assert.deepEqual(fieldErrors({ input_data: { text: 'ok' }, timeout_seconds: '30' }), [{ field: 'timeout_seconds', message: 'must be a whole number from 1 to 600' }]);
+    assert.deepEqual(fieldErrors({ input_data: { text: ['ok', 3, '', 'x'.repeat(11)] } }), [
+      { field: 'input_data.text[1]', message: 'must be a string or a list of strings' },
+      { field: 'input_data.text[2]', message: 'must not be empty' },
+      { field: 'input_data.text[3]', message: 'is 11 characters; at most 10 are allowed' },
+    ]);
+    assert.deepEqual(fieldErrors({ input_data: { text: [] } }), [{ field: 'input_data.text', message: 'must not be an empty list' }]);
+    assert.deepEqual(fieldErrors({ input_data: {} }), [{ field: 'input_data', message: 'needs text or image' }]);
+    assert.deepEqual(fieldErrors({ input_data: { text: 'a', image: 'AAAA' } }), [{ field: 'input_data', message: 'send either text or image, not both' }]);
+  });
+
+  it('answers BATCH_SIZE_EXCEEDED (413) above max_inputs, and accepts exactly max_inputs', () => {
+    assert.equal(toInferenceRequest('org/m', { input_data: { text: ['a', 'b', 'c', 'd'] } }, limits).items.length, 4);
+    assert.throws(
+      () => toInferenceRequest('org/m', { input_data: { text: ['a', 'b', 'c', 'd', 'e'] } }, limits),
+      (err: unknown) => err instanceof ModelMoraError && err.code === 'BATCH_SIZE_EXCEEDED' && err.httpStatus === 413 && err.details?.['max_inputs'] === 4,
+    );
+  });
+
+  it('decodes base64 and data: URL images, and refuses remote URLs and bad base64', () => {
+    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2]);
+    const single = toInferenceRequest('org/m', { input_data: { image: png.toString('base64') } }, limits);
+    assert.deepEqual(single.items, [{ kind: 'image', image: new Uint8Array(png) }]);
+    const list = toInferenceRequest('org/m', { input_data: { image: [`data:image/png;base64,${png.toString('base64')}`] } }, limits);
+    assert.equal(list.batched, true);
+    assert.deepEqual(list.items, [{ kind: 'image', image: new Uint8Array(png) }]);
+    assert.deepEqual(fieldErrors({ input_data: { image: 'https://example.com/cat.png' } }), [
+      { field: 'input_data.image', message: 'image URLs are not fetched; send the image as base64' },
+    ]);
+    assert.deepEqual(fieldErrors({ input_data: { image: ['AAAA', 'not base64!'] } }), [
+      { field: 'input_data.image[1]', message: 'must be base64 (optionally a data:image/...;base64, URL)' },
+    ]);
+  });
+
+  it('answers INVALID_INPUT when the input does not suit the task type', () => {
+    assert.throws(
+      () => toInferenceRequest('org/m', { input_data: { image: 'AAAA' } }, limits, { taskType: 'txt2embed' }),
+      (err: unknown) => err instanceof ModelMoraError && err.code === 'INVALID_INPUT' && /takes input_data\.text/.test(err.message),
+    );
+    assert.throws(
+      () => toInferenceRequest('org/m', { input_data: { text: 'a' } }, limits, { taskType: 'img2txt' }),
+      (err: unknown) => err instanceof ModelMoraError && err.code === 'INVALID_INPUT',
+    );
+    assert.equal(toInferenceRequest('org/m', { input_data: { image: 'AAAA' } }, limits, { taskType: 'img2embed' }).items.length, 1);
+  });
+});
