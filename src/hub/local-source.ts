@@ -5,7 +5,7 @@ import { ModelMoraError } from '../domain/errors.js';
 import { contentCommit } from './content-commit.js';
 import { fileFilter } from './file-patterns.js';
 import { hashFile } from './hash-file.js';
-import { checkRepoPath, pathInside, printable } from './snapshot-check.js';
+import { checkRepoPath, checkSnapshot, pathInside, printable } from './snapshot-check.js';
 import type { ModelSource, OpenedFile, Snapshot, SourceFile } from './source.js';
 
 /**
@@ -35,7 +35,7 @@ class LocalSource implements ModelSource {
       files.push({ path: rel, ...(await hashFile(pathInside(this.root, rel))) });
     }
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return { commit: contentCommit(files), files };
+    return checkSnapshot({ commit: contentCommit(files), files });
   }
 
   async open(_commit: string, file: SourceFile, offset: number): Promise<OpenedFile> {
