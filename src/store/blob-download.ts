@@ -42,6 +42,11 @@ export class BlobDownloads {
 
   async ensure(req: BlobRequest): Promise<void> {
     let entry = this.inflight.get(req.blobPath);
+    // A download being cancelled by its last waiter is no use to a new caller: let it stop, then start afresh.
+    while (entry?.controller.signal.aborted) {
+      await entry.promise.catch(() => undefined);
+      entry = this.inflight.get(req.blobPath);
+    }
     if (!entry) {
       const controller = new AbortController();
       const listeners = new Set<(bytes: number) => void>();
@@ -50,7 +55,7 @@ export class BlobDownloads {
         listeners,
         waiting: 0,
         promise: downloadBlob(req, controller.signal, (b) => listeners.forEach((l) => l(b))).finally(() => {
-          this.inflight.delete(req.blobPath);
+          if (this.inflight.get(req.blobPath) === created) this.inflight.delete(req.blobPath);
         }),
       };
       this.inflight.set(req.blobPath, created);
@@ -59,26 +64,23 @@ export class BlobDownloads {
     const shared = entry;
     shared.listeners.add(req.onBytes);
     shared.waiting++;
-    const onAbort = () => {
-      if (--shared.waiting === 0) shared.controller.abort();
-    };
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      if (req.signal) await Promise.race([shared.promise, aborted(req.signal)]);
-      else await shared.promise;
-    } finally {
-      shared.listeners.delete(req.onBytes);
-      if (!req.signal?.aborted) shared.waiting--;
-      req.signal?.removeEventListener('abort', onAbort);
-    }
+    const signal = req.signal;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        // The download itself stops only when nobody else is waiting for it; the last one
+        // to leave waits until it has stopped, so no lock or open file outlives the pull.
+        if (--shared.waiting > 0) return reject(cancelled(signal?.reason));
+        shared.controller.abort();
+        shared.promise.catch(() => undefined).finally(() => reject(cancelled(signal?.reason)));
+      };
+      shared.promise.then(resolve, reject).finally(() => {
+        signal?.removeEventListener('abort', onAbort);
+        shared.listeners.delete(req.onBytes);
+      });
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
-}
-
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(cancelled(signal.reason));
-    signal.addEventListener('abort', () => reject(cancelled(signal.reason)), { once: true });
-  });
 }
 
 function cancelled(cause?: unknown): ModelMoraError {
@@ -178,6 +180,7 @@ async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSign
         pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
         pendingBytes += chunk.length;
         if (pendingBytes >= WRITE_CHUNK) await flush();
+        else onBytes(have + pendingBytes);
       }
     } finally {
       // What arrived before a failure stays on disk for the next attempt.

@@ -34,6 +34,8 @@ export interface VerifyReport {
   bad: { path: string; reason: string }[];
 }
 
+const PROGRESS_MS = 100;
+
 /**
  * The content-addressed model cache at <home>/cache, in the Hugging Face cache layout so
  * HF_HOME tools can read it: models--org--name/{blobs/<sha256>, snapshots/<commit>/<path>
@@ -111,6 +113,7 @@ export class ModelStore {
     if (opts.signal?.aborted) stop();
     const queue = new EventQueue<PullEvent>();
     const bytes = new Map<string, number>(files.map((f) => [f.file.path, f.cached ? f.file.size : 0]));
+    const lastEmit = new Map<string, number>();
     let doneBytes = files.reduce((n, f) => n + (f.cached ? f.file.size : 0), 0);
 
     const fetchOne = async ({ file, cached }: { file: SourceFile; cached: boolean }) => {
@@ -125,6 +128,10 @@ export class ModelStore {
           onBytes: (fileBytes) => {
             doneBytes += fileBytes - (bytes.get(file.path) ?? 0);
             bytes.set(file.path, fileBytes);
+            // At most one event per file every PROGRESS_MS (plus the last one): a progress bar needs no more.
+            const now = Date.now();
+            if (fileBytes !== file.size && now - (lastEmit.get(file.path) ?? 0) < PROGRESS_MS) return;
+            lastEmit.set(file.path, now);
             queue.push({ type: 'progress', path: file.path, fileBytes, fileSize: file.size, doneBytes, totalBytes });
           },
           onRetry: (attempt, reason) => queue.push({ type: 'retry', path: file.path, attempt, reason }),
