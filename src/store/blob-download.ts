@@ -29,6 +29,8 @@ export interface BlobRequest {
 interface Inflight {
   promise: Promise<void>;
   listeners: Set<(bytes: number) => void>;
+  /** Last byte count reported, handed to callers that join late. */
+  bytes: number;
   /** Aborted only when every caller waiting on this blob has given up. */
   controller: AbortController;
   waiting: number;
@@ -53,8 +55,12 @@ export class BlobDownloads {
       const created: Inflight = {
         controller,
         listeners,
+        bytes: 0,
         waiting: 0,
-        promise: downloadBlob(req, controller.signal, (b) => listeners.forEach((l) => l(b))).finally(() => {
+        promise: downloadBlob(req, controller.signal, (b) => {
+          created.bytes = b;
+          listeners.forEach((l) => l(b));
+        }).finally(() => {
           if (this.inflight.get(req.blobPath) === created) this.inflight.delete(req.blobPath);
         }),
       };
@@ -62,6 +68,7 @@ export class BlobDownloads {
       entry = created;
     }
     const shared = entry;
+    if (shared.bytes > 0) req.onBytes(shared.bytes);
     shared.listeners.add(req.onBytes);
     shared.waiting++;
     const signal = req.signal;
@@ -73,7 +80,11 @@ export class BlobDownloads {
         shared.controller.abort();
         shared.promise.catch(() => undefined).finally(() => reject(cancelled(signal?.reason)));
       };
-      shared.promise.then(resolve, reject).finally(() => {
+      shared.promise.then(() => {
+        // A caller that joined after the last chunk still sees the file as done.
+        req.onBytes(req.file.size);
+        resolve();
+      }, reject).finally(() => {
         signal?.removeEventListener('abort', onAbort);
         shared.listeners.delete(req.onBytes);
       });
@@ -98,7 +109,8 @@ async function sizeOf(file: string): Promise<number | null> {
 async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: number) => void): Promise<void> {
   const { blobPath, file } = req;
   const present = async () => (await sizeOf(blobPath)) === file.size;
-  if (await present()) return;
+  // Finished by someone else since the caller looked: still report the bytes as done.
+  if (await present()) return onBytes(file.size);
   await fs.mkdir(path.dirname(blobPath), { recursive: true });
   const incomplete = `${blobPath}.incomplete`;
   const lock = await acquireBlobLock(`${blobPath}.lock`, {

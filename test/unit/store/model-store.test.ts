@@ -182,3 +182,24 @@ test('stopping iteration early cancels the downloads still running', async () =>
   const tree = await listTree(path.join(store.cacheDir, ref.cacheFolder, 'blobs'));
   assert.deepEqual(tree.filter((p) => !p.endsWith('.incomplete')).filter((p) => p !== snapshot.files.find((f) => f.path === 'c.json')!.sha256), []);
 });
+
+test('concurrent pulls in one process, even through two ModelStore objects, open each file once', async () => {
+  const home = path.join(dir, 'home-shared');
+  const src = source();
+  const other = new MemorySource(src.data);
+  let release!: () => void;
+  src.gate = new Promise((r) => (release = r));
+  const snapshot = src.snapshot();
+  const first = collect(new ModelStore(home).pull(ref, src, snapshot));
+  // Let the first pull start its downloads before the second asks for the same blobs.
+  await new Promise<void>((resolve) => (src.onGate = () => resolve()));
+  const second = collect(new ModelStore(home).pull(ref, other, snapshot));
+  release();
+  const [a, b] = await Promise.all([first, second]);
+  assert.equal(a.at(-1)?.type, 'done');
+  assert.equal(b.at(-1)?.type, 'done');
+  assert.deepEqual(src.opens.map((o) => o.path).sort(), ['a.bin', 'c.json', 'sub/b.bin']);
+  assert.deepEqual(other.opens, []);
+  const lastB = b.filter((e) => e.type === 'progress').at(-1);
+  assert.equal(lastB?.type === 'progress' && lastB.doneBytes, 80_002);
+});
