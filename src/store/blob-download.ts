@@ -124,11 +124,20 @@ async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: 
   if (!lock) return onBytes(file.size);
   try {
     if (await present()) return onBytes(file.size);
-    let digest: string;
+    // A partial file from an earlier run may hold bytes of a different file version: if the
+    // result fails its hash after a resume, start over once before calling it a mismatch.
+    let restarted = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        digest = await fetchInto(incomplete, req, signal, onBytes);
-        break;
+        const { digest, resumed } = await fetchInto(incomplete, req, signal, onBytes);
+        if (digest === file.sha256) break;
+        await fs.rm(incomplete, { force: true });
+        if (resumed && !restarted) {
+          restarted = true;
+          req.onRetry(attempt + 1, `'${file.path}' failed its sha256 check after a resume; starting over`);
+          continue;
+        }
+        throw new ModelMoraError('CHECKSUM_MISMATCH', `'${file.path}' failed its sha256 check (expected ${file.sha256.slice(0, 12)}..., got ${digest.slice(0, 12)}...)`);
       } catch (err) {
         if (signal.aborted) throw cancelled(err);
         // Bytes that proved wrong are no base to resume from.
@@ -140,7 +149,8 @@ async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: 
         });
       }
     }
-    await finish(incomplete, blobPath, file, digest);
+    await fs.rename(incomplete, blobPath);
+    await syncDir(path.dirname(blobPath));
   } finally {
     await lock.release();
   }
@@ -150,13 +160,14 @@ async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: 
  * Appends to the partial file from where it stops, hashing as bytes arrive (the part already on
  * disk is hashed first); starts over when the server ignores Range. Returns the sha256.
  */
-async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSignal, onBytes: (b: number) => void): Promise<string> {
+async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSignal, onBytes: (b: number) => void): Promise<{ digest: string; resumed: boolean }> {
   const { file } = req;
   let have = (await sizeOf(incomplete)) ?? 0;
   if (have > file.size) have = 0;
-  let hash = have > 0 ? await hashPrefix(incomplete, have) : createHash('sha256');
+  const resumed = have > 0;
+  let hash = resumed ? await hashPrefix(incomplete, have) : createHash('sha256');
   onBytes(have);
-  if (have === file.size) return hash.digest('hex');
+  if (have === file.size) return { digest: hash.digest('hex'), resumed };
   const opened = await req.open(have, signal);
   if (opened.offset !== have) {
     if (opened.offset !== 0) throw new ModelMoraError('DOWNLOAD_FAILED', `The source resumed '${file.path}' at the wrong offset`);
@@ -203,23 +214,13 @@ async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSign
     await fh.close().catch(() => undefined);
   }
   if (have < file.size) throw new ModelMoraError('DOWNLOAD_FAILED', `The connection ended early while downloading '${file.path}'`, { details: { retryable: true } });
-  return hash.digest('hex');
+  return { digest: hash.digest('hex'), resumed: resumed && opened.offset > 0 };
 }
 
 async function hashPrefix(file: string, bytes: number): Promise<Hash> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { start: 0, end: bytes - 1 }) as AsyncIterable<Buffer>) hash.update(chunk);
   return hash;
-}
-
-/** Renames a verified partial file into place; a wrong hash removes it. */
-async function finish(incomplete: string, blobPath: string, file: SourceFile, digest: string): Promise<void> {
-  if (digest !== file.sha256) {
-    await fs.rm(incomplete, { force: true });
-    throw new ModelMoraError('CHECKSUM_MISMATCH', `'${file.path}' failed its sha256 check (expected ${file.sha256.slice(0, 12)}..., got ${digest.slice(0, 12)}...)`);
-  }
-  await fs.rename(incomplete, blobPath);
-  await syncDir(path.dirname(blobPath));
 }
 
 /** Makes the rename itself durable; not supported everywhere (Windows), so best effort. */

@@ -49,7 +49,6 @@ export class ModelStore {
   readonly spoolDir: string;
   readonly quarantineDir: string;
 
-
   constructor(readonly home: string) {
     this.cacheDir = path.join(home, 'cache');
     // Outside the cache, so HF cache scanners see only models--* folders there.

@@ -203,3 +203,18 @@ test('concurrent pulls in one process, even through two ModelStore objects, open
   const lastB = b.filter((e) => e.type === 'progress').at(-1);
   assert.equal(lastB?.type === 'progress' && lastB.doneBytes, 80_002);
 });
+
+test('a partial file holding wrong bytes is resumed, fails its hash, and is fetched again from zero once', async () => {
+  const store = newStore();
+  const src = source();
+  const snapshot = src.snapshot();
+  const file = snapshot.files.find((f) => f.path === 'a.bin')!;
+  const blob = blobOf(store, file);
+  await fs.mkdir(path.dirname(blob), { recursive: true });
+  await fs.writeFile(`${blob}.incomplete`, randomBytes(20_000));
+  const events = await collect(store.pull(ref, src, { commit: snapshot.commit, files: [file] }));
+  assert.deepEqual(src.opens, [{ path: 'a.bin', offset: 20_000 }, { path: 'a.bin', offset: 0 }]);
+  assert.equal(events.filter((e) => e.type === 'retry').length, 1);
+  assert.equal(await store.isComplete(ref, { commit: snapshot.commit, files: [file] }), true);
+  assert.deepEqual((await store.verify(ref, { commit: snapshot.commit, files: [file] })).bad, []);
+});
