@@ -84,3 +84,9 @@ test('a missing folder is a clear error without the absolute path', async () => 
   assert.ok(err instanceof ModelMoraError && err.code === 'DOWNLOAD_FAILED');
   assert.ok(err.message.includes("'./does-not-exist'") && !err.message.includes(dir));
 });
+
+test('an absolute folder that is missing is named without its absolute path', async () => {
+  const source = createSource(ref, { source: path.join(dir, 'gone', 'model'), hubUrl: 'https://hub.invalid', baseDir: dir });
+  const err = await source.resolve('main').then(() => assert.fail(), (e: unknown) => e);
+  assert.ok(err instanceof ModelMoraError && err.message.includes("'.../model'") && !err.message.includes(dir), String(err));
+});
