@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { parseDocument, stringify } from 'yaml';
 import { ModelMoraError } from '../domain/errors.js';
+import { checkRepoPath } from '../hub/snapshot-check.js';
 import { ModelRef } from '../domain/model-ref.js';
 import { isTaskType, type TaskType } from '../domain/task-type.js';
 import type { Manifest, ModelSpec } from './manifest.js';
@@ -132,8 +133,9 @@ export function parseLock(text: string, label = LOCK_FILE): LockFile {
       if (!isObject(f)) throw fail(`${where} files[${i}]`, 'expected {path, size, sha256}');
       const file = { path: f.path, size: f.size, sha256: f.sha256 } as LockedFile;
       checkFile(file, `${id} files[${i}]`, label);
-      if (paths.has(file.path)) throw fail(where, `file ${file.path} appears twice`);
-      paths.add(file.path);
+      // Case-folded, as the cache does, so two names cannot fight over one file on macOS.
+      if (paths.has(file.path.toLowerCase())) throw fail(where, `file ${file.path} appears twice`);
+      paths.add(file.path.toLowerCase());
       return file;
     });
     let patterns: string[] | undefined;
@@ -232,11 +234,14 @@ export function toApiLockFile(lock: LockFile, generatedAt: Date): ApiLockFile {
   };
 }
 
-/** Repo-relative, forward slashes, no `..`, no empty or hidden-escape segments. */
+/** The hub module's path rule (one definition), answered as a boolean. */
 export function isSafeRepoPath(p: unknown): p is string {
-  if (typeof p !== 'string' || p.length === 0 || p.length > 1024) return false;
-  if (p.startsWith('/') || p.includes('\\') || /[\u0000-\u001f\u007f]/.test(p) || /^[A-Za-z]:/.test(p)) return false;
-  return p.split('/').every((seg) => seg !== '' && seg !== '.' && seg !== '..');
+  try {
+    checkRepoPath(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function checkFile(f: LockedFile, where: string, label = LOCK_FILE): void {
