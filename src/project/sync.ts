@@ -10,8 +10,11 @@ import type { Manifest, ModelSpec } from './manifest.js';
  * are passed in, so these run the same under the CLI, the daemon and tests.
  */
 
+/** The part of the cache these steps use (a fake in unit tests). */
+export type SyncStore = Pick<ModelStore, 'isComplete' | 'pull' | 'verify'>;
+
 export interface SyncDeps {
-  store: ModelStore;
+  store: SyncStore;
   /** Builds the source of one yaml entry (hub, folder or URL) from the resolved config. */
   sourceFor(spec: ModelSpec): ModelSource;
   signal?: AbortSignal;
@@ -113,7 +116,7 @@ export interface ModelVerifyReport extends VerifyReport {
   model_id: string;
 }
 
-export async function verifyEntry(spec: ModelSpec, entry: LockEntry, store: ModelStore): Promise<ModelVerifyReport> {
+export async function verifyEntry(spec: ModelSpec, entry: LockEntry, store: SyncStore): Promise<ModelVerifyReport> {
   const report = await store.verify(spec.ref, lockedSnapshot(entry));
   return { model_id: entry.model_id, ok: report.ok, bad: report.bad };
 }
