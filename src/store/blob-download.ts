@@ -1,0 +1,210 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ModelMoraError } from '../domain/errors.js';
+import { isRetryable } from '../hub/http-range.js';
+import type { OpenedFile, SourceFile } from '../hub/source.js';
+import { acquireBlobLock, sleep } from './blob-lock.js';
+
+/**
+ * Puts one blob in place: bytes go to `<blob>.incomplete`, a rerun resumes it with Range,
+ * sha256 is computed while streaming, and only a verified, fsynced file is renamed to the
+ * final name. One download per blob: concurrent callers in this process share one promise,
+ * other processes wait on `<blob>.lock`.
+ */
+
+export interface BlobRequest {
+  blobPath: string;
+  file: SourceFile;
+  open: (offset: number, signal: AbortSignal) => Promise<OpenedFile>;
+  signal?: AbortSignal;
+  retries: number;
+  retryDelayMs: number;
+  /** Bytes of this blob on disk so far (absolute, may go back to 0 on a restart). */
+  onBytes: (bytes: number) => void;
+  onRetry: (attempt: number, reason: string) => void;
+}
+
+interface Inflight {
+  promise: Promise<void>;
+  listeners: Set<(bytes: number) => void>;
+  /** Aborted only when every caller waiting on this blob has given up. */
+  controller: AbortController;
+  waiting: number;
+}
+
+/** Buffered writes: fewer syscalls than one write per network chunk. */
+const WRITE_CHUNK = 1 << 20;
+
+export class BlobDownloads {
+  private readonly inflight = new Map<string, Inflight>();
+
+  async ensure(req: BlobRequest): Promise<void> {
+    let entry = this.inflight.get(req.blobPath);
+    if (!entry) {
+      const controller = new AbortController();
+      const listeners = new Set<(bytes: number) => void>();
+      const created: Inflight = {
+        controller,
+        listeners,
+        waiting: 0,
+        promise: downloadBlob(req, controller.signal, (b) => listeners.forEach((l) => l(b))).finally(() => {
+          this.inflight.delete(req.blobPath);
+        }),
+      };
+      this.inflight.set(req.blobPath, created);
+      entry = created;
+    }
+    const shared = entry;
+    shared.listeners.add(req.onBytes);
+    shared.waiting++;
+    const onAbort = () => {
+      if (--shared.waiting === 0) shared.controller.abort();
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      if (req.signal) await Promise.race([shared.promise, aborted(req.signal)]);
+      else await shared.promise;
+    } finally {
+      shared.listeners.delete(req.onBytes);
+      if (!req.signal?.aborted) shared.waiting--;
+      req.signal?.removeEventListener('abort', onAbort);
+    }
+  }
+}
+
+function aborted(signal: AbortSignal): Promise<never> {
+  return new Promise((_, reject) => {
+    if (signal.aborted) reject(cancelled(signal.reason));
+    signal.addEventListener('abort', () => reject(cancelled(signal.reason)), { once: true });
+  });
+}
+
+function cancelled(cause?: unknown): ModelMoraError {
+  return new ModelMoraError('CANCELLED', 'Download cancelled', { cause });
+}
+
+async function sizeOf(file: string): Promise<number | null> {
+  try {
+    return (await fs.stat(file)).size;
+  } catch {
+    return null;
+  }
+}
+
+async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: number) => void): Promise<void> {
+  const { blobPath, file } = req;
+  const present = async () => (await sizeOf(blobPath)) === file.size;
+  if (await present()) return;
+  await fs.mkdir(path.dirname(blobPath), { recursive: true });
+  const incomplete = `${blobPath}.incomplete`;
+  const lock = await acquireBlobLock(`${blobPath}.lock`, {
+    signal,
+    done: present,
+    // Another process holds the blob: report its progress from the size of its partial file.
+    onWait: async () => onBytes((await sizeOf(incomplete)) ?? 0),
+  }).catch((err: unknown) => {
+    throw signal.aborted ? cancelled(err) : err;
+  });
+  if (!lock) return onBytes(file.size);
+  try {
+    if (await present()) return onBytes(file.size);
+    let digest: string;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        digest = await fetchInto(incomplete, req, signal, onBytes);
+        break;
+      } catch (err) {
+        if (signal.aborted) throw cancelled(err);
+        if (!isRetryable(err) || attempt >= req.retries) throw err;
+        req.onRetry(attempt + 1, err instanceof Error ? err.message : 'download failed');
+        await sleep(req.retryDelayMs * 2 ** attempt, signal).catch((e: unknown) => {
+          throw cancelled(e);
+        });
+      }
+    }
+    await finish(incomplete, blobPath, file, digest);
+  } finally {
+    await lock.release();
+  }
+}
+
+/**
+ * Appends to the partial file from where it stops, hashing as bytes arrive (the part already on
+ * disk is hashed first); starts over when the server ignores Range. Returns the sha256.
+ */
+async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSignal, onBytes: (b: number) => void): Promise<string> {
+  const { file } = req;
+  let have = (await sizeOf(incomplete)) ?? 0;
+  if (have > file.size) have = 0;
+  let hash = have > 0 ? await hashPrefix(incomplete, have) : createHash('sha256');
+  onBytes(have);
+  if (have === file.size) return hash.digest('hex');
+  const opened = await req.open(have, signal);
+  if (opened.offset !== have) {
+    if (opened.offset !== 0) throw new ModelMoraError('DOWNLOAD_FAILED', `The source resumed '${file.path}' at the wrong offset`);
+    have = 0;
+    hash = createHash('sha256');
+  }
+  const fh = await fs.open(incomplete, have === 0 ? 'w' : 'a');
+  try {
+    let pending: Buffer[] = [];
+    let pendingBytes = 0;
+    const flush = async () => {
+      if (pendingBytes === 0) return;
+      try {
+        await fh.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new ModelMoraError('INSUFFICIENT_STORAGE', 'No space left in the model cache', { cause: err });
+        throw err;
+      }
+      have += pendingBytes;
+      pending = [];
+      pendingBytes = 0;
+      onBytes(have);
+    };
+    for await (const chunk of opened.body) {
+      if (have + pendingBytes + chunk.length > file.size) {
+        await fh.close();
+        await fs.rm(incomplete, { force: true });
+        throw new ModelMoraError('CHECKSUM_MISMATCH', `'${file.path}' is larger than its listed size`);
+      }
+      hash.update(chunk);
+      pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+      pendingBytes += chunk.length;
+      if (pendingBytes >= WRITE_CHUNK) await flush();
+    }
+    await flush();
+  } finally {
+    // What arrived before a failure stays on disk for the next attempt.
+    await fh.sync().catch(() => undefined);
+    await fh.close().catch(() => undefined);
+  }
+  if (have < file.size) throw new ModelMoraError('DOWNLOAD_FAILED', `The connection ended early while downloading '${file.path}'`, { details: { retryable: true } });
+  return hash.digest('hex');
+}
+
+async function hashPrefix(file: string, bytes: number): Promise<Hash> {
+  const hash = createHash('sha256');
+  for await (const chunk of createReadStream(file, { start: 0, end: bytes - 1 }) as AsyncIterable<Buffer>) hash.update(chunk);
+  return hash;
+}
+
+/** Renames a verified partial file into place; a wrong hash removes it. */
+async function finish(incomplete: string, blobPath: string, file: SourceFile, digest: string): Promise<void> {
+  if (digest !== file.sha256) {
+    await fs.rm(incomplete, { force: true });
+    throw new ModelMoraError('CHECKSUM_MISMATCH', `'${file.path}' failed its sha256 check (expected ${file.sha256.slice(0, 12)}..., got ${digest.slice(0, 12)}...)`);
+  }
+  await fs.rename(incomplete, blobPath);
+  await syncDir(path.dirname(blobPath));
+}
+
+/** Makes the rename itself durable; not supported everywhere (Windows), so best effort. */
+export async function syncDir(dir: string): Promise<void> {
+  const fh = await fs.open(dir, 'r').catch(() => null);
+  if (!fh) return;
+  await fh.sync().catch(() => undefined);
+  await fh.close();
+}
