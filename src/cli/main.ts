@@ -7,6 +7,7 @@ import { register as registerPull } from './commands/pull.js';
 import { register as registerRm } from './commands/rm.js';
 import { register as registerVerify } from './commands/verify.js';
 import { examples } from './global-options.js';
+import { describeError, isInterrupt } from './render/error.js';
 
 /**
  * The `modelmora` command. Only commander and the command definitions load here; each action
@@ -57,29 +58,6 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`error: ${describeError(err)}\n`);
     return isInterrupt(err) ? 130 : 1;
   }
-}
-
-/**
- * A ModelMoraError's message is safe by contract and ends with its code, for scripts; anything
- * else may hold paths or secrets.
- */
-export function describeError(err: unknown): string {
-  if (isModelMoraError(err)) return `${err.message} (${err.code})`;
-  if (isInterrupt(err)) return 'interrupted';
-  const message = err instanceof Error ? err.message.split('\n')[0] ?? '' : '';
-  if (message && !/(^|[\s'"`(=:])(\/|~\/|[A-Za-z]:\\|file:)/.test(message) && message.length < 300) {
-    return `internal error: ${message}`;
-  }
-  return 'internal error';
-}
-
-// Structural checks keep domain/errors.js out of the --help path.
-function isModelMoraError(err: unknown): err is Error & { code: string } {
-  return err instanceof Error && err.name === 'ModelMoraError' && typeof (err as { code?: unknown }).code === 'string';
-}
-
-function isInterrupt(err: unknown): boolean {
-  return (err instanceof Error && err.name === 'AbortError') || (isModelMoraError(err) && err.code === 'CANCELLED');
 }
 
 process.exitCode = await main(process.argv.slice(2));

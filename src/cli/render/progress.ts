@@ -108,6 +108,8 @@ class BarProgress implements PullProgress {
 
   stop(): void {
     if (!this.multibar) return;
+    // stop() drops lines still waiting in the log buffer; a last update() writes them.
+    this.multibar.update();
     this.multibar.stop();
     this.multibar = undefined;
     this.total = undefined;
