@@ -12,7 +12,7 @@ import type { OpenedFile } from './source.js';
  */
 export class Spool {
   private readonly kept = new Map<string, string>();
-  private dir: string | undefined;
+  private dir: Promise<string> | undefined;
 
   constructor(private readonly root?: string) {}
 
@@ -60,11 +60,13 @@ export class Spool {
     return { offset, body: body() };
   }
 
-  private async folder(): Promise<string> {
-    if (this.dir === undefined) {
-      this.dir = this.root ?? (await fs.mkdtemp(path.join(os.tmpdir(), 'modelmora-spool-')));
-      await fs.mkdir(this.dir, { recursive: true });
-    }
+  /** Created on first use (one promise, so concurrent callers wait for the same mkdir). */
+  private folder(): Promise<string> {
+    this.dir ??= (async () => {
+      if (this.root === undefined) return fs.mkdtemp(path.join(os.tmpdir(), 'modelmora-spool-'));
+      await fs.mkdir(this.root, { recursive: true });
+      return this.root;
+    })();
     return this.dir;
   }
 }

@@ -117,6 +117,8 @@ async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: 
         break;
       } catch (err) {
         if (signal.aborted) throw cancelled(err);
+        // Bytes that proved wrong are no base to resume from.
+        if (err instanceof ModelMoraError && err.code === 'CHECKSUM_MISMATCH') await fs.rm(incomplete, { force: true });
         if (!isRetryable(err) || attempt >= req.retries) throw err;
         req.onRetry(attempt + 1, err instanceof Error ? err.message : 'download failed');
         await sleep(req.retryDelayMs * 2 ** attempt, signal).catch((e: unknown) => {
@@ -164,20 +166,24 @@ async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSign
       pendingBytes = 0;
       onBytes(have);
     };
-    for await (const chunk of opened.body) {
-      if (have + pendingBytes + chunk.length > file.size) {
-        await fh.close();
-        await fs.rm(incomplete, { force: true });
-        throw new ModelMoraError('CHECKSUM_MISMATCH', `'${file.path}' is larger than its listed size`);
+    try {
+      for await (const chunk of opened.body) {
+        if (have + pendingBytes + chunk.length > file.size) {
+          pending = [];
+          pendingBytes = 0;
+          await fh.truncate(0);
+          throw new ModelMoraError('CHECKSUM_MISMATCH', `'${file.path}' is larger than its listed size`);
+        }
+        hash.update(chunk);
+        pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
+        pendingBytes += chunk.length;
+        if (pendingBytes >= WRITE_CHUNK) await flush();
       }
-      hash.update(chunk);
-      pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
-      pendingBytes += chunk.length;
-      if (pendingBytes >= WRITE_CHUNK) await flush();
+    } finally {
+      // What arrived before a failure stays on disk for the next attempt.
+      await flush();
     }
-    await flush();
   } finally {
-    // What arrived before a failure stays on disk for the next attempt.
     await fh.sync().catch(() => undefined);
     await fh.close().catch(() => undefined);
   }
