@@ -180,3 +180,20 @@ test('every command has --help with an example, and errors never print a stack',
   assert.equal(noProject.stderr, 'error: modelmora.yaml not found in this folder (run modelmora init, or pass --config) (NOT_FOUND)\n');
   assert.doesNotMatch(noProject.stderr, /\s+at /);
 });
+
+test('--help loads commander and the command definitions only', async () => {
+  const { execFile } = await import('node:child_process');
+  const { fileURLToPath } = await import('node:url');
+  const hook = `export async function resolve(s, c, n) { const r = await n(s, c); process.stderr.write('LOAD ' + r.url + '\\n'); return r; }`;
+  const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+  const bin = fileURLToPath(new URL('../../../bin/modelmora.js', import.meta.url));
+  const stderr = await new Promise<string>((resolve, reject) =>
+    execFile(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, bin, '--help'], (err, _out, errText) =>
+      err ? reject(err) : resolve(errText),
+    ),
+  );
+  const loaded = stderr.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => l.slice(5));
+  assert.ok(loaded.some((u) => u.includes('/commander/')), 'the hook saw the imports');
+  const heavy = loaded.filter((u) => /node_modules\/(yaml|@huggingface|ink|fastify|cli-progress|onnxruntime)|\/dist\/src\/(hub|store|project)\//.test(u));
+  assert.deepEqual(heavy, []);
+});

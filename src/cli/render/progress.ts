@@ -1,5 +1,6 @@
 import cliProgress from 'cli-progress';
 import type { PullEvent } from '../../store/model-store.js';
+import { formatDuration } from '../../config/duration.js';
 import { formatBytes } from './format.js';
 import type { Output } from './output.js';
 
@@ -61,12 +62,11 @@ class BarProgress implements PullProgress {
         this.multibar = new cliProgress.MultiBar(
           {
             stream: this.output.stdout,
-            format: ' {bar} {percentage}% | {name} | {done}/{size} | {speed} | ETA {eta_formatted}',
+            format: ' {bar} {percentage}% | {name} | {done}/{size} | {speed} | ETA {eta}',
             barsize: 24,
             hideCursor: true,
             clearOnComplete: false,
             autopadding: true,
-            etaBuffer: 50,
           },
           cliProgress.Presets.shades_classic,
         );
@@ -117,12 +117,17 @@ class BarProgress implements PullProgress {
   }
 }
 
-/** cli-progress has no byte formatting or byte rate; both are computed here. */
+/**
+ * cli-progress knows neither bytes nor a byte rate (its own ETA counts updates, not time),
+ * so sizes, speed and ETA are computed here from wall time.
+ */
 function payload(name: string, done: number, size: number, bytesPerSecond: number): Record<string, string> {
-  return { name, done: formatBytes(done), size: formatBytes(size), speed: `${formatBytes(bytesPerSecond)}/s` };
+  const left = Math.max(0, size - done);
+  const eta = left === 0 ? '0s' : bytesPerSecond > 0 ? formatDuration((left / bytesPerSecond) * 1000) : '-';
+  return { name, done: formatBytes(done), size: formatBytes(size), speed: `${formatBytes(bytesPerSecond)}/s`, eta };
 }
 
 function rate(bytes: number, since: number, now: number): number {
   const seconds = (now - since) / 1000;
-  return seconds > 0.2 ? Math.max(0, bytes) / seconds : 0;
+  return seconds > 0.05 ? Math.max(0, bytes) / seconds : 0;
 }
