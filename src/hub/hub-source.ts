@@ -3,7 +3,7 @@ import { ModelMoraError } from '../domain/errors.js';
 import type { ModelRef } from '../domain/model-ref.js';
 import { fileFilter } from './file-patterns.js';
 import { openRange, retryable, statusError, type FetchLike } from './http-range.js';
-import { checkCommit, checkRepoPath, checkRevision, checkSha256, checkSize, printable } from './snapshot-check.js';
+import { checkCommit, checkRepoPath, checkRevision, checkSha256, checkSize, checkSnapshot, printable } from './snapshot-check.js';
 import { Spool } from './spool.js';
 import type { ModelSource, OpenedFile, Snapshot, SourceFile, SourceSpec } from './source.js';
 
@@ -52,10 +52,14 @@ class HubSource implements ModelSource {
     const keep = fileFilter(patterns);
     const lfs: SourceFile[] = [];
     const small: { path: string; size: number; oid: string }[] = [];
+    const seen = new Set<string>();
     for (const entry of await this.tree(commit)) {
       if (entry.type !== 'file') continue;
       const path = checkRepoPath(entry.path);
       const size = checkSize(entry.size);
+      // Case-folded: `A.bin` and `a.bin` would fight over one name on macOS and Windows.
+      if (seen.has(path.toLowerCase())) throw refused(`listed '${printable(path)}' twice`);
+      seen.add(path.toLowerCase());
       if (!keep(path)) continue;
       if (entry.lfs) {
         if (checkSize(entry.lfs.size) !== size) throw refused(`listed two sizes for '${printable(path)}'`);
@@ -67,10 +71,7 @@ class HubSource implements ModelSource {
     }
     const hashed = await mapLimit(small, SMALL_FILE_CONCURRENCY, (f) => this.hashSmallFile(commit, f));
     const files = [...lfs, ...hashed].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    for (let i = 1; i < files.length; i++) {
-      if (files[i]!.path === files[i - 1]!.path) throw refused(`listed '${printable(files[i]!.path)}' twice`);
-    }
-    return { commit, files };
+    return checkSnapshot({ commit, files });
   }
 
   async open(commit: string, file: SourceFile, offset: number, signal?: AbortSignal): Promise<OpenedFile> {

@@ -5,7 +5,7 @@ import { ModelMoraError } from '../domain/errors.js';
 import { contentCommit } from './content-commit.js';
 import { fileFilter } from './file-patterns.js';
 import { hashFile } from './hash-file.js';
-import { checkRepoPath, pathInside, printable } from './snapshot-check.js';
+import { checkRepoPath, checkSnapshot, pathInside, printable } from './snapshot-check.js';
 import type { ModelSource, OpenedFile, Snapshot, SourceFile } from './source.js';
 
 /**
@@ -35,7 +35,7 @@ class LocalSource implements ModelSource {
       files.push({ path: rel, ...(await hashFile(pathInside(this.root, rel))) });
     }
     files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
-    return { commit: contentCommit(files), files };
+    return checkSnapshot({ commit: contentCommit(files), files });
   }
 
   async open(_commit: string, file: SourceFile, offset: number): Promise<OpenedFile> {
@@ -44,13 +44,18 @@ class LocalSource implements ModelSource {
     return { offset, body: createReadStream(full, { start: offset }) as AsyncIterable<Uint8Array> };
   }
 
+  /** Error messages never carry an absolute path: an absolute location shows as its last folder name. */
+  private shownName(): string {
+    return path.isAbsolute(this.location) ? `.../${path.basename(this.location)}` : this.location;
+  }
+
   private async realRoot(): Promise<string> {
     try {
       const real = await fs.realpath(this.root);
       if (!(await fs.stat(real)).isDirectory()) throw new Error('not a folder');
       return real;
     } catch {
-      throw new ModelMoraError('DOWNLOAD_FAILED', `Local source folder '${printable(this.location)}' does not exist or is not a folder`);
+      throw new ModelMoraError('DOWNLOAD_FAILED', `Local source folder '${printable(this.shownName())}' does not exist or is not a folder`);
     }
   }
 
@@ -89,7 +94,7 @@ class LocalSource implements ModelSource {
         }
         if (isDir) pending.push(rel);
         else if (isFile) out.push(rel);
-        if (out.length > MAX_FILES) throw new ModelMoraError('DOWNLOAD_FAILED', `Local source folder '${printable(this.location)}' holds more than ${MAX_FILES} files`);
+        if (out.length > MAX_FILES) throw new ModelMoraError('DOWNLOAD_FAILED', `Local source folder '${printable(this.shownName())}' holds more than ${MAX_FILES} files`);
       }
     }
     return out;

@@ -75,6 +75,13 @@ export function checkSnapshot(snapshot: Snapshot): Snapshot {
     files.push({ path: p, size: checkSize(file.size), sha256: checkSha256(file.sha256) });
   }
   files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  // `a` as a file and `a/b` as another file cannot both exist on disk.
+  for (const file of files) {
+    const parts = file.path.toLowerCase().split('/');
+    for (let i = 1; i < parts.length; i++) {
+      if (seen.has(parts.slice(0, i).join('/'))) throw refuse('file path under another file', file.path);
+    }
+  }
   return { commit: snapshot.commit, files };
 }
 

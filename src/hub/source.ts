@@ -58,8 +58,8 @@ export interface SourceSpec {
   fetch?: typeof fetch;
   /**
    * Where resolve() keeps bytes it had to download just to hash them (small non-LFS hub files,
-   * url files), so a pull does not fetch them twice. Default: a folder under the OS temp dir.
-   * ModelStore.spoolDir is a good value (same disk as the cache).
+   * url files), so a pull does not fetch them twice, even in a later process (`lock`, then
+   * `pull`). Pass ModelStore.spoolDir. Without it, files up to 16 MiB are kept in memory only.
    */
   spoolDir?: string;
   /** url sources only: DNS resolver and fetch injection for tests. */

@@ -2,7 +2,7 @@ import { ModelMoraError } from '../domain/errors.js';
 import { contentCommit } from './content-commit.js';
 import { fileFilter } from './file-patterns.js';
 import { openRange } from './http-range.js';
-import { checkRepoPath, printable } from './snapshot-check.js';
+import { checkRepoPath, checkSnapshot, printable } from './snapshot-check.js';
 import { Spool } from './spool.js';
 import type { ModelSource, OpenedFile, Snapshot, SourceFile, SourceSpec } from './source.js';
 import { checkUrl, createGuardedFetch } from './url-guard.js';
@@ -38,7 +38,7 @@ class UrlSource implements ModelSource {
     const opened = await openRange(this.fetch, this.url, 0, `'${this.fileName}'`);
     const kept = await this.spool.keep(opened.body);
     const files: SourceFile[] = [{ path: this.fileName, size: kept.size, sha256: kept.sha256 }];
-    return { commit: contentCommit(files), files };
+    return checkSnapshot({ commit: contentCommit(files), files });
   }
 
   async open(_commit: string, file: SourceFile, offset: number, signal?: AbortSignal): Promise<OpenedFile> {

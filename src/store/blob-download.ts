@@ -29,6 +29,8 @@ export interface BlobRequest {
 interface Inflight {
   promise: Promise<void>;
   listeners: Set<(bytes: number) => void>;
+  /** Last byte count reported, handed to callers that join late. */
+  bytes: number;
   /** Aborted only when every caller waiting on this blob has given up. */
   controller: AbortController;
   waiting: number;
@@ -42,43 +44,54 @@ export class BlobDownloads {
 
   async ensure(req: BlobRequest): Promise<void> {
     let entry = this.inflight.get(req.blobPath);
+    // A download being cancelled by its last waiter is no use to a new caller: let it stop, then start afresh.
+    while (entry?.controller.signal.aborted) {
+      await entry.promise.catch(() => undefined);
+      entry = this.inflight.get(req.blobPath);
+    }
     if (!entry) {
       const controller = new AbortController();
       const listeners = new Set<(bytes: number) => void>();
       const created: Inflight = {
         controller,
         listeners,
+        bytes: 0,
         waiting: 0,
-        promise: downloadBlob(req, controller.signal, (b) => listeners.forEach((l) => l(b))).finally(() => {
-          this.inflight.delete(req.blobPath);
+        promise: downloadBlob(req, controller.signal, (b) => {
+          created.bytes = b;
+          listeners.forEach((l) => l(b));
+        }).finally(() => {
+          if (this.inflight.get(req.blobPath) === created) this.inflight.delete(req.blobPath);
         }),
       };
       this.inflight.set(req.blobPath, created);
       entry = created;
     }
     const shared = entry;
+    if (shared.bytes > 0) req.onBytes(shared.bytes);
     shared.listeners.add(req.onBytes);
     shared.waiting++;
-    const onAbort = () => {
-      if (--shared.waiting === 0) shared.controller.abort();
-    };
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    try {
-      if (req.signal) await Promise.race([shared.promise, aborted(req.signal)]);
-      else await shared.promise;
-    } finally {
-      shared.listeners.delete(req.onBytes);
-      if (!req.signal?.aborted) shared.waiting--;
-      req.signal?.removeEventListener('abort', onAbort);
-    }
+    const signal = req.signal;
+    await new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        // The download itself stops only when nobody else is waiting for it; the last one
+        // to leave waits until it has stopped, so no lock or open file outlives the pull.
+        if (--shared.waiting > 0) return reject(cancelled(signal?.reason));
+        shared.controller.abort();
+        shared.promise.catch(() => undefined).finally(() => reject(cancelled(signal?.reason)));
+      };
+      shared.promise.then(() => {
+        // A caller that joined after the last chunk still sees the file as done.
+        req.onBytes(req.file.size);
+        resolve();
+      }, reject).finally(() => {
+        signal?.removeEventListener('abort', onAbort);
+        shared.listeners.delete(req.onBytes);
+      });
+      if (signal?.aborted) onAbort();
+      else signal?.addEventListener('abort', onAbort, { once: true });
+    });
   }
-}
-
-function aborted(signal: AbortSignal): Promise<never> {
-  return new Promise((_, reject) => {
-    if (signal.aborted) reject(cancelled(signal.reason));
-    signal.addEventListener('abort', () => reject(cancelled(signal.reason)), { once: true });
-  });
 }
 
 function cancelled(cause?: unknown): ModelMoraError {
@@ -96,7 +109,8 @@ async function sizeOf(file: string): Promise<number | null> {
 async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: number) => void): Promise<void> {
   const { blobPath, file } = req;
   const present = async () => (await sizeOf(blobPath)) === file.size;
-  if (await present()) return;
+  // Finished by someone else since the caller looked: still report the bytes as done.
+  if (await present()) return onBytes(file.size);
   await fs.mkdir(path.dirname(blobPath), { recursive: true });
   const incomplete = `${blobPath}.incomplete`;
   const lock = await acquireBlobLock(`${blobPath}.lock`, {
@@ -110,11 +124,20 @@ async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: 
   if (!lock) return onBytes(file.size);
   try {
     if (await present()) return onBytes(file.size);
-    let digest: string;
+    // A partial file from an earlier run may hold bytes of a different file version: if the
+    // result fails its hash after a resume, start over once before calling it a mismatch.
+    let restarted = false;
     for (let attempt = 0; ; attempt++) {
       try {
-        digest = await fetchInto(incomplete, req, signal, onBytes);
-        break;
+        const { digest, resumed } = await fetchInto(incomplete, req, signal, onBytes);
+        if (digest === file.sha256) break;
+        await fs.rm(incomplete, { force: true });
+        if (resumed && !restarted) {
+          restarted = true;
+          req.onRetry(attempt + 1, `'${file.path}' failed its sha256 check after a resume; starting over`);
+          continue;
+        }
+        throw new ModelMoraError('CHECKSUM_MISMATCH', `'${file.path}' failed its sha256 check (expected ${file.sha256.slice(0, 12)}..., got ${digest.slice(0, 12)}...)`);
       } catch (err) {
         if (signal.aborted) throw cancelled(err);
         // Bytes that proved wrong are no base to resume from.
@@ -126,7 +149,8 @@ async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: 
         });
       }
     }
-    await finish(incomplete, blobPath, file, digest);
+    await fs.rename(incomplete, blobPath);
+    await syncDir(path.dirname(blobPath));
   } finally {
     await lock.release();
   }
@@ -136,13 +160,14 @@ async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: 
  * Appends to the partial file from where it stops, hashing as bytes arrive (the part already on
  * disk is hashed first); starts over when the server ignores Range. Returns the sha256.
  */
-async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSignal, onBytes: (b: number) => void): Promise<string> {
+async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSignal, onBytes: (b: number) => void): Promise<{ digest: string; resumed: boolean }> {
   const { file } = req;
   let have = (await sizeOf(incomplete)) ?? 0;
   if (have > file.size) have = 0;
-  let hash = have > 0 ? await hashPrefix(incomplete, have) : createHash('sha256');
+  const resumed = have > 0;
+  let hash = resumed ? await hashPrefix(incomplete, have) : createHash('sha256');
   onBytes(have);
-  if (have === file.size) return hash.digest('hex');
+  if (have === file.size) return { digest: hash.digest('hex'), resumed };
   const opened = await req.open(have, signal);
   if (opened.offset !== have) {
     if (opened.offset !== 0) throw new ModelMoraError('DOWNLOAD_FAILED', `The source resumed '${file.path}' at the wrong offset`);
@@ -178,6 +203,7 @@ async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSign
         pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.length));
         pendingBytes += chunk.length;
         if (pendingBytes >= WRITE_CHUNK) await flush();
+        else onBytes(have + pendingBytes);
       }
     } finally {
       // What arrived before a failure stays on disk for the next attempt.
@@ -188,23 +214,13 @@ async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSign
     await fh.close().catch(() => undefined);
   }
   if (have < file.size) throw new ModelMoraError('DOWNLOAD_FAILED', `The connection ended early while downloading '${file.path}'`, { details: { retryable: true } });
-  return hash.digest('hex');
+  return { digest: hash.digest('hex'), resumed: resumed && opened.offset > 0 };
 }
 
 async function hashPrefix(file: string, bytes: number): Promise<Hash> {
   const hash = createHash('sha256');
   for await (const chunk of createReadStream(file, { start: 0, end: bytes - 1 }) as AsyncIterable<Buffer>) hash.update(chunk);
   return hash;
-}
-
-/** Renames a verified partial file into place; a wrong hash removes it. */
-async function finish(incomplete: string, blobPath: string, file: SourceFile, digest: string): Promise<void> {
-  if (digest !== file.sha256) {
-    await fs.rm(incomplete, { force: true });
-    throw new ModelMoraError('CHECKSUM_MISMATCH', `'${file.path}' failed its sha256 check (expected ${file.sha256.slice(0, 12)}..., got ${digest.slice(0, 12)}...)`);
-  }
-  await fs.rename(incomplete, blobPath);
-  await syncDir(path.dirname(blobPath));
 }
 
 /** Makes the rename itself durable; not supported everywhere (Windows), so best effort. */

@@ -34,6 +34,11 @@ export interface VerifyReport {
   bad: { path: string; reason: string }[];
 }
 
+const PROGRESS_MS = 100;
+
+/** One per process, shared by every ModelStore: blobs in flight are keyed by their absolute path. */
+const downloads = new BlobDownloads();
+
 /**
  * The content-addressed model cache at <home>/cache, in the Hugging Face cache layout so
  * HF_HOME tools can read it: models--org--name/{blobs/<sha256>, snapshots/<commit>/<path>
@@ -44,11 +49,10 @@ export class ModelStore {
   readonly spoolDir: string;
   readonly quarantineDir: string;
 
-  private readonly downloads = new BlobDownloads();
-
   constructor(readonly home: string) {
     this.cacheDir = path.join(home, 'cache');
-    this.spoolDir = path.join(this.cacheDir, '.spool');
+    // Outside the cache, so HF cache scanners see only models--* folders there.
+    this.spoolDir = path.join(home, 'spool');
     this.quarantineDir = path.join(home, 'quarantine');
   }
 
@@ -111,11 +115,12 @@ export class ModelStore {
     if (opts.signal?.aborted) stop();
     const queue = new EventQueue<PullEvent>();
     const bytes = new Map<string, number>(files.map((f) => [f.file.path, f.cached ? f.file.size : 0]));
+    const lastEmit = new Map<string, number>();
     let doneBytes = files.reduce((n, f) => n + (f.cached ? f.file.size : 0), 0);
 
     const fetchOne = async ({ file, cached }: { file: SourceFile; cached: boolean }) => {
       if (!cached) {
-        await this.downloads.ensure({
+        await downloads.ensure({
           blobPath: blobOf(file.sha256),
           file,
           open: (offset, signal) => source.open(snap.commit, file, offset, signal),
@@ -123,8 +128,13 @@ export class ModelStore {
           retries: opts.retries ?? 3,
           retryDelayMs: opts.retryDelayMs ?? 500,
           onBytes: (fileBytes) => {
+            if (fileBytes === bytes.get(file.path)) return;
             doneBytes += fileBytes - (bytes.get(file.path) ?? 0);
             bytes.set(file.path, fileBytes);
+            // At most one event per file every PROGRESS_MS (plus the last one): a progress bar needs no more.
+            const now = Date.now();
+            if (fileBytes !== file.size && now - (lastEmit.get(file.path) ?? 0) < PROGRESS_MS) return;
+            lastEmit.set(file.path, now);
             queue.push({ type: 'progress', path: file.path, fileBytes, fileSize: file.size, doneBytes, totalBytes });
           },
           onRetry: (attempt, reason) => queue.push({ type: 'retry', path: file.path, attempt, reason }),

@@ -257,3 +257,12 @@ test('a new commit on main gives a new snapshot next to the old one', async () =
   assert.equal(await store.readRef(moving, 'main'), second);
   assert.equal(await store.isComplete(moving, s1), true);
 });
+
+test('bytes hashed by `lock` are reused by a later `pull` (a new source over the same spool folder)', async () => {
+  const store = await freshStore();
+  const snapshot = await hubSource(store).resolve('main');
+  const before = hub.fileRequests('config.json').length;
+  await collect(store.pull(ref, hubSource(store), snapshot));
+  assert.equal(hub.fileRequests('config.json').length, before);
+  assert.deepEqual(await fs.readdir(store.spoolDir), []);
+});

@@ -32,7 +32,7 @@ export interface RecordedRequest {
   authorization?: string;
 }
 
-export type MisbehaviourKind = 'drop' | 'ignore-range' | 'flip-byte' | 'error-500' | 'redirect';
+export type MisbehaviourKind = 'drop' | 'ignore-range' | 'flip-byte' | 'error-500' | 'redirect' | 'slow';
 
 export interface Misbehaviour {
   kind: MisbehaviourKind;
@@ -42,6 +42,8 @@ export interface Misbehaviour {
   afterBytes?: number;
   /** flip-byte: file offset of the flipped byte (default the middle). */
   byteIndex?: number;
+  /** slow: pause between 64 KiB pieces of the body (default 20 ms). */
+  delayMs?: number;
   /** How many matching requests it hits; default 1, Infinity is sticky. */
   times?: number;
 }
@@ -251,8 +253,9 @@ export async function startTestHub(opts: { repos: Record<string, TestRepoSpec>; 
     res.writeHead(status, headers);
     if (!isGet) return res.end();
     const drop = takeRule(file.path, ['drop']);
+    const slow = takeRule(file.path, ['slow']);
     const limit = drop ? Math.min(bytes.length, drop.afterBytes ?? Math.floor(bytes.length / 2)) : bytes.length;
-    void writeBody(res, bytes.subarray(0, limit), record).then(() => {
+    void writeBody(res, bytes.subarray(0, limit), record, slow ? (slow.delayMs ?? 20) : 0).then(() => {
       if (drop) res.socket?.destroy();
       else res.end();
     });
@@ -283,9 +286,10 @@ export async function startTestHub(opts: { repos: Record<string, TestRepoSpec>; 
 }
 
 /** Writes in 64 KiB pieces, waiting for each to flush, so a drop happens at a known byte count. */
-async function writeBody(res: http.ServerResponse, bytes: Buffer, record: RecordedRequest): Promise<void> {
+async function writeBody(res: http.ServerResponse, bytes: Buffer, record: RecordedRequest, delayMs: number): Promise<void> {
   for (let at = 0; at < bytes.length; at += 64 * 1024) {
     const piece = bytes.subarray(at, at + 64 * 1024);
+    if (delayMs > 0 && at > 0) await new Promise((resolve) => setTimeout(resolve, delayMs));
     if (res.destroyed) return;
     await new Promise<void>((resolve) => res.write(piece, () => resolve()));
     record.bytesSent += piece.length;
