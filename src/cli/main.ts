@@ -5,7 +5,9 @@ import { register as registerLock } from './commands/lock.js';
 import { register as registerLs } from './commands/ls.js';
 import { register as registerPull } from './commands/pull.js';
 import { register as registerRm } from './commands/rm.js';
+import { register as registerServe } from './commands/serve.js';
 import { register as registerVerify } from './commands/verify.js';
+import { VERSION } from '../version.js';
 import { examples } from './global-options.js';
 import { describeError, isInterrupt } from './render/error.js';
 
@@ -15,7 +17,6 @@ import { describeError, isInterrupt } from './render/error.js';
  * `error: <message>` line and a non-zero exit: 1 for errors, 2 for usage.
  */
 
-const VERSION = '0.1.0';
 
 export function buildProgram(): Command {
   const program = new Command('modelmora')
@@ -39,7 +40,7 @@ export function buildProgram(): Command {
         'modelmora ls --json',
       ]),
     );
-  for (const register of [registerInit, registerAdd, registerRm, registerLs, registerLock, registerPull, registerVerify]) {
+  for (const register of [registerInit, registerAdd, registerRm, registerLs, registerLock, registerPull, registerVerify, registerServe]) {
     register(program);
   }
   return program;

@@ -1,0 +1,116 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
+import { buildApp } from '../api/rest/app.js';
+import { describeConfig, resolveConfig, type Config } from '../config/config.js';
+import { ModelMoraError } from '../domain/errors.js';
+import { metricsObserver } from '../metrics/engine-observer.js';
+import { Metrics } from '../metrics/metrics.js';
+import { openProject, type Project } from '../project/project.js';
+import { createRunnerFactory } from '../runtime/runner-client.js';
+import { ServingEngine } from '../scheduler/engine.js';
+import { ModelStore } from '../store/model-store.js';
+import { Registry } from '../store/registry.js';
+import { ModelCatalog } from './catalog.js';
+import { PidLock } from './pid-lock.js';
+import { VERSION } from '../version.js';
+
+export interface DaemonOptions {
+  /** modelmora.yaml to seed from; default ./modelmora.yaml when it exists. */
+  configPath?: string;
+  /** Settings from command-line flags, keyed by setting key. */
+  flags?: Record<string, unknown>;
+  env?: NodeJS.ProcessEnv;
+  /** Where structured log lines go; default stdout. */
+  logDestination?: NodeJS.WritableStream;
+}
+
+export interface Daemon {
+  config: Readonly<Config>;
+  /** Base URL of the REST API, e.g. http://127.0.0.1:8000 */
+  url: string;
+  app: FastifyInstance;
+  engine: ServingEngine;
+  log: Logger;
+  /** Readiness 503, refuse new work, drain in-flight (bounded), stop runners and listeners. */
+  stop(): Promise<void>;
+}
+
+/** Starts the daemon: config, lock, registry seeded from the project, engine, REST on its port. */
+export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> {
+  const project = await loadProject(options.configPath);
+  const config = resolveConfig({ flags: options.flags ?? {}, env: options.env ?? process.env, yaml: project?.manifest.server ?? {} });
+  const log = pino({ level: config.log_level, base: { pid: process.pid } }, options.logDestination ?? process.stdout);
+  const lock = PidLock.acquire(config.home);
+  let engine: ServingEngine | undefined;
+  try {
+    log.info({ config: describeConfig(config), version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
+    const registry = await Registry.open({ home: config.home });
+    for (const warning of registry.warnings) log.warn({ warning }, 'registry recovered');
+    const metrics = new Metrics();
+    const store = new ModelStore(config.home);
+    const catalog = new ModelCatalog({ config, registry, store, metrics, project });
+    const preload = await catalog.seed();
+    engine = new ServingEngine({
+      config,
+      runnerFactory: createRunnerFactory(),
+      lookup: (id) => catalog.lookup(id),
+      observer: metricsObserver(metrics),
+    });
+    let draining = false;
+    const app = await buildApp({
+      config,
+      registry,
+      engine,
+      metrics,
+      download: catalog.download,
+      removeFiles: catalog.removeFiles,
+      lockFile: catalog.lockFile,
+      readiness: () => ({ ready: !draining, checks: { database: true, queue: !draining } }),
+      version: VERSION,
+      startedAt: new Date(),
+      logger: { level: config.log_level === 'debug' || config.log_level === 'trace' ? config.log_level : 'warn' },
+    });
+    app.addHook('onRequest', async (request) => {
+      if (draining && !request.url.includes('/health/')) {
+        throw new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down');
+      }
+    });
+    await app.listen({ host: config.host, port: config.port });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address ? address.port : config.port;
+    const host = config.host.includes(':') ? `[${config.host}]` : config.host;
+    const url = `http://${host}:${port}`;
+    lock.publish({ pid: process.pid, host: config.host, port, grpc_port: config.grpc_port, started_at: new Date().toISOString() });
+    log.info({ url: `${url}/api/v1`, docs: `${url}/docs` }, 'modelmora listening');
+    const started = engine;
+    if (preload.length > 0) {
+      started.preload(preload).catch((err: unknown) => log.warn({ err: safeError(err) }, 'preload failed'));
+    }
+    let stopping: Promise<void> | undefined;
+    const stop = () =>
+      (stopping ??= (async () => {
+        draining = true;
+        log.info({ drain_timeout_seconds: config.drain_timeout_seconds }, 'modelmora draining');
+        await started.drain(config.drain_timeout_seconds * 1000);
+        await app.close();
+        lock.release();
+        log.info('modelmora stopped');
+      })());
+    return { config, url, app, engine: started, log, stop };
+  } catch (err) {
+    await engine?.drain(0).catch(() => undefined);
+    lock.release();
+    throw err;
+  }
+}
+
+async function loadProject(configPath: string | undefined): Promise<Project | undefined> {
+  if (configPath !== undefined) return openProject(configPath);
+  return existsSync('modelmora.yaml') ? openProject('modelmora.yaml') : undefined;
+}
+
+function safeError(err: unknown): { code: string; message: string } {
+  return err instanceof ModelMoraError ? { code: err.code, message: err.message } : { code: 'INTERNAL_ERROR', message: 'Internal error' };
+}

@@ -1,0 +1,20 @@
+import type { EngineObserver } from '../scheduler/observer.js';
+import type { Metrics } from './metrics.js';
+
+/**
+ * The engine's events as Prometheus metrics. Requests are counted by the API skins (they also
+ * see requests the engine never gets, such as invalid ones), so requestDone is not used
+ * here; queue depth is read from the engine when /metrics is scraped.
+ */
+export function metricsObserver(metrics: Metrics): EngineObserver {
+  return {
+    batchRun: (e) => metrics.batch(e.modelId, e.items),
+    queueWait: (e) => metrics.queueWait(e.modelId, e.ms / 1000),
+    modelLoaded: (e) => metrics.modelLoaded(e.modelId, e.durationMs / 1000),
+    modelUnloaded: (e) => {
+      if (e.reason === 'memory') metrics.eviction(e.modelId);
+    },
+    modelMemory: (modelId, bytes) => metrics.modelMemory(modelId, bytes > 0 ? bytes : null),
+    loadedCount: (count) => metrics.loadedModels(count),
+  };
+}
