@@ -18,13 +18,28 @@ export interface ModelStatus {
 
 export type QueueDepth = Record<`${Priority}_priority`, number>;
 
+/** Progress of one item of a request (`itemIndex` into request.items), for streams and jobs. */
+export interface InferenceProgress {
+  itemIndex: number;
+  progress?: number;
+  token?: string;
+  step?: number;
+  totalSteps?: number;
+}
+
+export interface InferOptions {
+  /** Aborted when the caller goes away: a queued request is dropped, a running one cancelled where the task allows. */
+  signal?: AbortSignal;
+  onProgress?: (event: InferenceProgress) => void;
+}
+
 /**
  * The serving engine as REST, gRPC and jobs see it: queue + batcher + residency + runners.
  * It knows nothing of HTTP or gRPC; errors are ModelMoraError with codes from errors.ts.
  */
 export interface Engine {
   /** Queues the request, batches it, runs it on the model's runner (loading it if needed). */
-  infer(request: InferenceRequest, options?: { signal?: AbortSignal }): Promise<InferenceResult>;
+  infer(request: InferenceRequest, options?: InferOptions): Promise<InferenceResult>;
   load(modelId: string): Promise<ModelStatus>;
   /** Unloads now if idle, else once in-flight requests finish. MODEL_NOT_LOADED if not loaded. */
   unload(modelId: string): Promise<void>;

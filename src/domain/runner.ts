@@ -18,6 +18,18 @@ export interface RunnerBatch {
   parameters: Record<string, unknown>;
 }
 
+/** Progress of one item of a batch, as a runner reports it while working. */
+export interface RunnerProgress {
+  /** Index of the item in the batch's `items`. */
+  item: number;
+  /** 0..100 for this item. */
+  progress?: number;
+  /** A text fragment just produced (txt2txt streaming). */
+  token?: string;
+  step?: number;
+  totalSteps?: number;
+}
+
 export interface RunnerBatchResult {
   outputs: ItemOutput[];
   inferenceMs: number;
@@ -30,7 +42,8 @@ export interface RunnerBatchResult {
 export interface RunnerHandle {
   readonly modelId: string;
   readonly pid: number | undefined;
-  run(batch: RunnerBatch, signal?: AbortSignal): Promise<RunnerBatchResult>;
+  /** `onProgress` receives the runner's progress events (tokens, diffusion steps) as they happen. */
+  run(batch: RunnerBatch, signal?: AbortSignal, onProgress?: (event: RunnerProgress) => void): Promise<RunnerBatchResult>;
   /** Resident set size of the runner process, in bytes (measured, not estimated). */
   rssBytes(): Promise<number>;
   /** Graceful stop; kills after a grace period. */

@@ -1,0 +1,37 @@
+import type { ErrorCode } from './errors.js';
+import type { InferenceRequest, InferenceResult } from './inference.js';
+import type { Priority } from './task-type.js';
+
+/** Job states of the API document (§2.4.2 JobStatus). */
+export const JOB_STATES = ['queued', 'processing', 'completed', 'failed', 'cancelled'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** A job as the API shows it (JobStatusResponse, §2.5.1). */
+export interface JobView {
+  job_id: string;
+  model_id: string;
+  status: JobState;
+  /** 0..100 */
+  progress: number;
+  priority: Priority;
+  created_at: string;
+  started_at?: string;
+  completed_at?: string;
+  error?: { error_code: ErrorCode; message: string };
+}
+
+/**
+ * Async inference (REST /infer/{id}/async and /jobs, gRPC InferAsync, GetJobStatus, GetJobResult, CancelJob).
+ * Jobs run through the same Engine (and priority queue) as sync requests. Accepted jobs are
+ * durable: `submit` resolves only once the job is on disk.
+ */
+export interface JobService {
+  submit(request: InferenceRequest): Promise<JobView>;
+  /** JOB_NOT_FOUND when unknown or pruned by retention. */
+  get(jobId: string): JobView;
+  /** JOB_NOT_READY (details.status) until completed; a failed job throws its own error. */
+  result(jobId: string): InferenceResult;
+  /** A queued job never runs; a processing one is aborted where the task allows; finished -> JOB_ALREADY_FINISHED. */
+  cancel(jobId: string): Promise<JobView>;
+  list(filter?: { status?: JobState; model_id?: string; limit?: number }): JobView[];
+}
