@@ -1,0 +1,82 @@
+/**
+ * Row 9: memory. Each run starts a fresh daemon with the demo and MiniLM-cost models
+ * registered, reads its RSS once it has idled for a second (9a), then loads the demo model and
+ * reads the runner's RSS minus the model's weights file (9b), then the same for MiniLM-cost (9c).
+ */
+import { statSync } from 'node:fs';
+import path from 'node:path';
+import { MINILM_ID, type BenchContext } from '../harness/context.js';
+import { DEMO_ID, DEMO_MODEL, rssMb, startBenchDaemon, type BenchDaemon } from '../harness/daemon.js';
+import type { RowResult } from '../harness/report.js';
+import { formatNumber, sleep, summarize } from '../harness/stats.js';
+
+const weightsMb = (folder: string) => statSync(path.join(folder, 'onnx', 'model.onnx')).size / 2 ** 20;
+
+/** Loads `id` and returns the RSS of the runner it forked. */
+async function runnerRss(daemon: BenchDaemon, id: string): Promise<number> {
+  const before = new Set(await daemon.runnerPids());
+  await daemon.load(id);
+  const fresh = (await daemon.runnerPids()).filter((pid) => !before.has(pid));
+  if (fresh.length !== 1) throw new Error(`expected one new runner for ${id}, found ${fresh.length}`);
+  await sleep(300);
+  return rssMb(fresh[0]!);
+}
+
+export async function memoryRows(ctx: BenchContext): Promise<RowResult[]> {
+  const idle: number[] = [];
+  const demoOverhead: number[] = [];
+  const miniOverhead: number[] = [];
+  const afterLoads: number[] = [];
+  const demoWeights = weightsMb(DEMO_MODEL);
+  const miniWeights = weightsMb(ctx.miniLmDir);
+  for (let run = 0; run < ctx.runs; run++) {
+    const daemon = await startBenchDaemon({
+      models: [
+        { id: DEMO_ID, task: 'txt2embed', source: DEMO_MODEL, keep_alive: -1 },
+        { id: MINILM_ID, task: 'txt2embed', source: ctx.miniLmDir, keep_alive: -1 },
+      ],
+    });
+    try {
+      await sleep(1000);
+      idle.push(await rssMb(daemon.pid));
+      demoOverhead.push((await runnerRss(daemon, DEMO_ID)) - demoWeights);
+      miniOverhead.push((await runnerRss(daemon, MINILM_ID)) - miniWeights);
+      afterLoads.push(await rssMb(daemon.pid));
+      ctx.log(`  run ${run + 1}/${ctx.runs}: daemon idle ${formatNumber(idle.at(-1)!)} MB, runner overhead demo ${formatNumber(demoOverhead.at(-1)!)} MB, MiniLM-cost ${formatNumber(miniOverhead.at(-1)!)} MB`);
+    } finally {
+      await daemon.close();
+    }
+  }
+  const daemonIdle = summarize(idle);
+  const demo = summarize(demoOverhead);
+  const mini = summarize(miniOverhead);
+  return [
+    {
+      id: '9a',
+      what: 'memory: daemon RSS idle',
+      a: { label: 'fresh daemon, 2 models registered, none loaded, 1 s after listening', unit: 'MB', summary: daemonIdle },
+      target: '<= 150 MB',
+      met: daemonIdle.median <= 150,
+      status: 'measured',
+      notes: [`Daemon RSS after both models loaded (runners are separate processes): median ${formatNumber(summarize(afterLoads).median)} MB.`],
+    },
+    {
+      id: '9b',
+      what: 'memory: runner RSS minus model weights (demo)',
+      a: { label: `demo model runner RSS − ${formatNumber(demoWeights)} MB weights file`, unit: 'MB', summary: demo },
+      target: '<= 80 MB',
+      met: demo.median <= 80,
+      status: 'measured',
+      notes: [],
+    },
+    {
+      id: '9c',
+      what: 'memory: runner RSS minus model weights (MiniLM-cost)',
+      a: { label: `MiniLM-cost runner RSS − ${formatNumber(miniWeights)} MB weights file`, unit: 'MB', summary: mini },
+      target: '<= 80 MB',
+      met: mini.median <= 80,
+      status: 'measured',
+      notes: ['Includes whatever onnxruntime holds beside the weights (pre-packed GEMM copies, arenas).'],
+    },
+  ];
+}
