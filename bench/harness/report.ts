@@ -104,7 +104,7 @@ function cell(m: Measure | undefined): string {
 
 function ratioCell(row: RowResult): string {
   if (!row.ratio) return '—';
-  if (row.ratio.kind === 'A/B') return `${row.ratio.value.toFixed(2)}`;
+  if (row.ratio.kind === 'A/B') return formatNumber(row.ratio.value);
   return `${formatNumber(row.ratio.value)} ${row.ratio.unit ?? ''} (A−B)`.trim();
 }
 

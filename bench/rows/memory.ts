@@ -1,7 +1,8 @@
 /**
- * Row 9: memory. Each run starts a fresh daemon with the demo and MiniLM-cost models
- * registered, reads its RSS once it has idled for a second (9a), then loads the demo model and
- * reads the runner's RSS minus the model's weights file (9b), then the same for MiniLM-cost (9c).
+ * Row 9: memory. A daemon with the demo and MiniLM-cost models registered: its RSS once it has
+ * idled for a second (9a); then the demo model's runner RSS minus the model's weights file (9b),
+ * and the same for MiniLM-cost (9c). Full mode starts a fresh daemon per run; quick mode reuses
+ * one daemon and loads each model 5 times (a fresh runner process each time).
  */
 import { statSync } from 'node:fs';
 import path from 'node:path';
@@ -29,22 +30,44 @@ export async function memoryRows(ctx: BenchContext): Promise<RowResult[]> {
   const afterLoads: number[] = [];
   const demoWeights = weightsMb(DEMO_MODEL);
   const miniWeights = weightsMb(ctx.miniLmDir);
-  for (let run = 0; run < ctx.runs; run++) {
-    const daemon = await startBenchDaemon({
-      models: [
-        { id: DEMO_ID, task: 'txt2embed', source: DEMO_MODEL, keep_alive: -1 },
-        { id: MINILM_ID, task: 'txt2embed', source: ctx.miniLmDir, keep_alive: -1 },
-      ],
-    });
+  const models = [
+    { id: DEMO_ID, task: 'txt2embed', source: DEMO_MODEL, keep_alive: -1 },
+    { id: MINILM_ID, task: 'txt2embed', source: ctx.miniLmDir, keep_alive: -1 },
+  ];
+  const sample = async (daemon: BenchDaemon, label: string) => {
+    demoOverhead.push((await runnerRss(daemon, DEMO_ID)) - demoWeights);
+    miniOverhead.push((await runnerRss(daemon, MINILM_ID)) - miniWeights);
+    afterLoads.push(await rssMb(daemon.pid));
+    ctx.log(`  ${label}: daemon idle ${formatNumber(idle.at(-1)!)} MB, runner overhead demo ${formatNumber(demoOverhead.at(-1)!)} MB, MiniLM-cost ${formatNumber(miniOverhead.at(-1)!)} MB`);
+  };
+  if (ctx.quick) {
+    // Quick: one daemon; idle RSS read 5 times 200 ms apart, each runner loaded 5 times.
+    const daemon = await startBenchDaemon({ models });
     try {
       await sleep(1000);
-      idle.push(await rssMb(daemon.pid));
-      demoOverhead.push((await runnerRss(daemon, DEMO_ID)) - demoWeights);
-      miniOverhead.push((await runnerRss(daemon, MINILM_ID)) - miniWeights);
-      afterLoads.push(await rssMb(daemon.pid));
-      ctx.log(`  run ${run + 1}/${ctx.runs}: daemon idle ${formatNumber(idle.at(-1)!)} MB, runner overhead demo ${formatNumber(demoOverhead.at(-1)!)} MB, MiniLM-cost ${formatNumber(miniOverhead.at(-1)!)} MB`);
+      for (let run = 0; run < ctx.runs; run++) {
+        idle.push(await rssMb(daemon.pid));
+        await sleep(200);
+      }
+      for (let run = 0; run < ctx.runs; run++) {
+        await sample(daemon, `load ${run + 1}/${ctx.runs}`);
+        await daemon.unload(DEMO_ID);
+        await daemon.unload(MINILM_ID);
+      }
     } finally {
       await daemon.close();
+    }
+  } else {
+    // Full: a fresh daemon per run.
+    for (let run = 0; run < ctx.runs; run++) {
+      const daemon = await startBenchDaemon({ models });
+      try {
+        await sleep(1000);
+        idle.push(await rssMb(daemon.pid));
+        await sample(daemon, `run ${run + 1}/${ctx.runs}`);
+      } finally {
+        await daemon.close();
+      }
     }
   }
   const daemonIdle = summarize(idle);

@@ -31,14 +31,15 @@ export async function residencyRows(ctx: BenchContext): Promise<RowResult[]> {
   const demo = (await main.status()).loaded_models.find((m) => m.model_id === DEMO_ID);
   if (!demo || !(demo.memory_usage_mb > 0)) throw new Error('the main daemon reports no memory for the demo model');
   const declared = Math.ceil(demo.memory_usage_mb * 1.1);
-  const models = COPIES.map((id) => ({ id, task: 'txt2embed', source: DEMO_MODEL, keep_alive: -1, resources: { memory_mb: declared } }));
+  // keep_alive -1 would pin them (never evicted); an hour keeps them resident unless evicted.
+  const models = COPIES.map((id) => ({ id, task: 'txt2embed', source: DEMO_MODEL, keep_alive: '1h', resources: { memory_mb: declared } }));
   const budget3 = Math.floor(declared * 3.5);
   const budget4 = Math.ceil(declared * 4.6);
   const three = await startBenchDaemon({ models, server: { memory_budget_mb: budget3 } });
   const four = await startBenchDaemon({ models, server: { memory_budget_mb: budget4 } });
   try {
     const texts = benchSentences();
-    const requests = COPIES.length * (ctx.quick ? 2 : 3);
+    const requests = COPIES.length * (ctx.quick ? 1 : 2);
     const rr = await alternate(
       { budget3: () => roundRobin(three, requests, texts), budget4: () => roundRobin(four, requests, texts) },
       { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
