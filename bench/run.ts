@@ -5,11 +5,13 @@
  *
  *   --quick         short runs (1 s of load per run instead of 4)
  *   --only 1,3b,9a  just the row groups that produce these rows
+ *   --update-readme copy the table into README.md's Performance section
  */
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContext, REPO, type BenchContext } from './harness/context.js';
-import { failedRow, machineInfo, writeResults, type RowResult } from './harness/report.js';
+import { failedRow, machineInfo, renderMarkdown, writeResults, type RowResult } from './harness/report.js';
 import { batchingRows } from './rows/batching.js';
 import { cliStartRows } from './rows/cli-start.js';
 import { grpcRows } from './rows/grpc.js';
@@ -50,7 +52,10 @@ const GROUPS: { ids: string[]; run: (ctx: BenchContext) => Promise<RowResult[]> 
 ];
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } }, strict: true });
+  const { values } = parseArgs({
+    options: { quick: { type: 'boolean', default: false }, only: { type: 'string' }, 'update-readme': { type: 'boolean', default: false } },
+    strict: true,
+  });
   const only = values.only ? new Set(values.only.split(',').map((s) => s.trim())) : undefined;
   const started = performance.now();
   const log = (line: string) => console.log(`[${((performance.now() - started) / 1000).toFixed(1)}s] ${line}`);
@@ -82,11 +87,26 @@ async function main(): Promise<void> {
   }
   const { md } = await writeResults(resultsDir, rows, machine);
   log(`done in ${((performance.now() - started) / 1000).toFixed(0)} s: ${path.relative(process.cwd(), md)}`);
+  if (values['update-readme']) await updateReadme(renderMarkdown(rows, machine));
   for (const r of rows) {
     const verdict = r.status !== 'measured' ? r.status : r.met === null ? 'report' : r.met ? 'met' : 'MISSED';
     console.log(`  ${r.id.padEnd(3)} ${verdict.padEnd(8)} ${r.what}${r.ratio ? ` (${r.ratio.kind} ${r.ratio.value.toFixed(2)})` : ''}`);
   }
   if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
+}
+
+/** Replaces the README's text between the bench markers with this run's table and notes. */
+async function updateReadme(markdown: string): Promise<void> {
+  const readme = path.join(REPO, 'README.md');
+  const text = await fs.readFile(readme, 'utf8');
+  const start = '<!-- bench:start -->';
+  const end = '<!-- bench:end -->';
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) throw new Error('README.md has no bench:start / bench:end markers');
+  // Drop the document title; the README's section has its own heading.
+  const body = markdown.replace(/^# .*\n\n/, '').replace(/^## Notes$/m, '#### Notes');
+  await fs.writeFile(readme, `${text.slice(0, from + start.length)}\n${body}${text.slice(to)}`);
 }
 
 await main();

@@ -2,7 +2,16 @@
  * REST load from autocannon (programmatic): `connections` clients, each with one request in
  * flight, POSTing JSON bodies taken round-robin from a list, for `seconds`.
  */
-import autocannon from 'autocannon';
+import type autocannonFn from 'autocannon';
+
+/** autocannon is a devDependency; load it on first use so a missing install says what to do. */
+async function loadAutocannon(): Promise<typeof autocannonFn> {
+  try {
+    return (await import('autocannon')).default;
+  } catch {
+    throw new Error('autocannon is not installed: run npm install (it is a devDependency of the benchmarks)');
+  }
+}
 
 export interface RestLoad {
   url: string;
@@ -22,6 +31,7 @@ export interface RestLoadResult {
 }
 
 export async function restLoad(load: RestLoad): Promise<RestLoadResult> {
+  const autocannon = await loadAutocannon();
   let next = 0;
   const result = await autocannon({
     url: load.url,
