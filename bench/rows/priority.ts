@@ -37,7 +37,7 @@ export async function priorityRows(ctx: BenchContext): Promise<RowResult[]> {
   const url = daemon.inferUrl(MINILM_ID);
   const texts = benchSentences();
   const lowBodies = texts.map((s) => inferBody(s, 'low'));
-  const seconds = Math.max(2, ctx.loadSeconds);
+  const seconds = ctx.quick ? 1.5 : Math.max(2, ctx.loadSeconds);
   let flood: RestLoadResult | undefined;
   let samples = 0;
   const results = await alternate(
