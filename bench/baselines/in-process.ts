@@ -14,7 +14,7 @@ const extractor = await loadPipeline(folder);
 const sentences = benchSentences();
 let cursor = 0;
 
-async function throughput(batchSize: number, seconds: number): Promise<number> {
+async function throughput(batchSize: number, seconds: number): Promise<{ perSecond: number; done: number }> {
   let done = 0;
   const started = performance.now();
   const until = started + seconds * 1000;
@@ -24,10 +24,10 @@ async function throughput(batchSize: number, seconds: number): Promise<number> {
     await embed(extractor, batch);
     done += batchSize;
   } while (performance.now() < until);
-  return done / ((performance.now() - started) / 1000);
+  return { perSecond: done / ((performance.now() - started) / 1000), done };
 }
 
 serveParent({ pid: process.pid }, async (message) => {
   if (message.cmd !== 'throughput') throw new Error(`unknown command ${String(message.cmd)}`);
-  return { perSecond: await throughput(Number(message.batchSize), Number(message.seconds)) };
+  return throughput(Number(message.batchSize), Number(message.seconds));
 });

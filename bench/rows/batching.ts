@@ -8,6 +8,7 @@ import { benchSentences, inferBody } from '../fixtures/sentences.js';
 import { startChild } from '../harness/child.js';
 import { DIST_BENCH, MINILM_ID, type BenchContext } from '../harness/context.js';
 import { compareRow, type RowResult } from '../harness/report.js';
+import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate, formatNumber } from '../harness/stats.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
 
@@ -32,16 +33,32 @@ export async function batchingRows(ctx: BenchContext): Promise<RowResult[]> {
 
     const load = (url: string) => ({ url, bodies, connections: ctx.connections, seconds: ctx.loadSeconds });
     let aLatency: number[] = [];
+    const cpu = new CpuPerUnit();
+    const harness = [process.pid];
     const results = await alternate(
       {
         modelmora: async () => {
-          const r = await restLoad(load(daemon.inferUrl(MINILM_ID)));
+          const { result: r, cpu: spent } = await withCpu(
+            { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => harness },
+            () => restLoad(load(daemon.inferUrl(MINILM_ID))),
+          );
           aLatency = [r.latencyP50Ms, r.latencyP99Ms];
+          for (const [name, ms] of Object.entries(spent)) cpu.add(`ModelMora ${name}`, ms, r.ok);
           return requireClean('ModelMora REST', r);
         },
-        inProcess: async () =>
-          (await inProcess.request<{ perSecond: number }>({ cmd: 'throughput', batchSize: best.batchSize, seconds: ctx.loadSeconds })).perSecond,
-        naive: async () => requireClean('naive server', await restLoad(load(naive.info.url))),
+        inProcess: async () => {
+          const { result: r, cpu: spent } = await withCpu({ inProcess: () => [inProcess.pid] }, () =>
+            inProcess.request<{ perSecond: number; done: number }>({ cmd: 'throughput', batchSize: best.batchSize, seconds: ctx.loadSeconds }),
+          );
+          cpu.add('in-process', spent.inProcess, r.done);
+          return r.perSecond;
+        },
+        naive: async () => {
+          const { result: r, cpu: spent } = await withCpu({ naive: () => [naive.pid], client: () => harness }, () => restLoad(load(naive.info.url)));
+          cpu.add('naive server', spent.naive, r.ok);
+          cpu.add('naive client', spent.client, r.ok);
+          return requireClean('naive server', r);
+        },
       },
       { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
     );
@@ -57,6 +74,7 @@ export async function batchingRows(ctx: BenchContext): Promise<RowResult[]> {
         notes: [
           `B1 sweep (sent/s by batch size): ${sweep.map((s) => `${s.batchSize}: ${formatNumber(s.perSecond)}`).join(', ')}.`,
           `A's last run: latency p50 ${aLatency[0]} ms, p99 ${aLatency[1]} ms; server default max_batch_size 32, max_delay_ms 2.`,
+          `CPU per sentence (median of runs; client = autocannon in the harness): ${cpu.describe()}.`,
         ],
       }),
       compareRow({

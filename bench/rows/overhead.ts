@@ -9,6 +9,7 @@ import { startChild } from '../harness/child.js';
 import { DIST_BENCH, type BenchContext } from '../harness/context.js';
 import { DEMO_ID, DEMO_MODEL } from '../harness/daemon.js';
 import { compareRow, type RowResult } from '../harness/report.js';
+import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate } from '../harness/stats.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
 
@@ -20,15 +21,30 @@ export async function overheadRows(ctx: BenchContext): Promise<RowResult[]> {
   try {
     const load = (url: string) => ({ url, bodies, connections: ctx.connections, seconds: ctx.loadSeconds });
     let aLatency: number[] = [];
+    const cpu = new CpuPerUnit();
+    const harness = [process.pid];
     const results = await alternate(
       {
         modelmora: async () => {
-          const r = await restLoad(load(daemon.inferUrl(DEMO_ID)));
+          const { result: r, cpu: spent } = await withCpu(
+            { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => harness },
+            () => restLoad(load(daemon.inferUrl(DEMO_ID))),
+          );
           aLatency = [r.latencyP50Ms, r.latencyP99Ms];
+          for (const [name, ms] of Object.entries(spent)) cpu.add(`ModelMora ${name}`, ms, r.ok);
           return requireClean('ModelMora REST', r);
         },
-        fixed: async () => requireClean('fixed body', await restLoad(load(fixed.info.url))),
-        naive: async () => requireClean('naive server', await restLoad(load(naive.info.url))),
+        fixed: async () => {
+          const { result: r, cpu: spent } = await withCpu({ server: () => [fixed.pid], client: () => harness }, () => restLoad(load(fixed.info.url)));
+          cpu.add('fixed server', spent.server, r.ok);
+          cpu.add('fixed client', spent.client, r.ok);
+          return requireClean('fixed body', r);
+        },
+        naive: async () => {
+          const { result: r, cpu: spent } = await withCpu({ server: () => [naive.pid] }, () => restLoad(load(naive.info.url)));
+          cpu.add('naive server', spent.server, r.ok);
+          return requireClean('naive server', r);
+        },
       },
       { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
     );
@@ -41,7 +57,10 @@ export async function overheadRows(ctx: BenchContext): Promise<RowResult[]> {
         a,
         b: { label: 'fastify route answering a fixed 100-float body', unit: 'req/s', summary: results.fixed },
         check: (r) => r >= 0.4,
-        notes: [`A's last run: latency p50 ${aLatency[0]} ms, p99 ${aLatency[1]} ms. The load generator (autocannon) shares the 2 cores with the server on both sides.`],
+        notes: [
+          `A's last run: latency p50 ${aLatency[0]} ms, p99 ${aLatency[1]} ms. The load generator (autocannon) shares the 2 cores with the server on both sides.`,
+          `CPU per request (median of runs; client = autocannon in the harness): ${cpu.describe()}.`,
+        ],
       }),
       compareRow({
         id: '3b',
