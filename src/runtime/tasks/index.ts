@@ -1,14 +1,17 @@
 import { ModelMoraError } from '../../domain/errors.js';
 import type { ItemOutput } from '../../domain/inference.js';
-import type { LoadSpec, RunnerBatch } from '../../domain/runner.js';
+import type { LoadSpec, RunnerBatch, RunnerProgress } from '../../domain/runner.js';
 import type { TaskType } from '../../domain/task-type.js';
 
 /** What a handler may use while it runs one batch. */
 export interface TaskContext {
   /** Aborted when the parent cancels this run; handlers of short tasks may ignore it. */
   signal: AbortSignal;
-  /** For long tasks: 0..100 and an optional stage name. */
-  progress(progress: number, stage?: string): void;
+  /**
+   * Reports progress of one item (`event.item` indexes batch.items): a token just produced,
+   * a step done, or 0..100. The daemon routes it to the request that owns the item.
+   */
+  progress(event: RunnerProgress): void;
 }
 
 /** A loaded model inside the runner process. Outputs are one per input item, in input order. */
