@@ -28,6 +28,7 @@ export type TaskLoader = (spec: LoadSpec) => Promise<TaskHandler>;
  */
 const LOADERS: Partial<Record<TaskType, () => Promise<TaskLoader>>> = {
   txt2embed: async () => (await import('./txt2embed.js')).loadTxt2Embed,
+  txt2img: async () => (await import('./txt2img.js')).loadTxt2Img,
 };
 
 export function supportedTaskTypes(): TaskType[] {
