@@ -100,3 +100,25 @@ export async function loadClipTokenizer(dir: string): Promise<PreTrainedTokenize
     ...config,
   });
 }
+
+/**
+ * Token ids as diffusers feeds the text encoder: `<|startoftext|>`, the text's tokens truncated
+ * to length - 2, `<|endoftext|>`, then padding to `length`. (Python's tokenizer truncates before
+ * adding the special tokens, so a long prompt still ends with <|endoftext|>; transformers.js
+ * truncates after, which would drop it.)
+ */
+export function clipInputIds(tokenizer: PreTrainedTokenizer, texts: readonly string[], length = 77): number[] {
+  const bos = tokenizer.bos_token_id;
+  const eos = tokenizer.eos_token_id;
+  const pad = tokenizer.pad_token_id ?? eos;
+  if (!Number.isInteger(bos) || !Number.isInteger(eos) || !Number.isInteger(pad)) {
+    throw new ModelMoraError('MODEL_LOAD_FAILED', 'the tokenizer has no <|startoftext|>, <|endoftext|> or pad token');
+  }
+  const out: number[] = [];
+  for (const text of texts) {
+    const ids = [bos, ...tokenizer.encode(text, { add_special_tokens: false }).slice(0, length - 2), eos];
+    while (ids.length < length) ids.push(pad);
+    out.push(...ids);
+  }
+  return out;
+}

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { PreTrainedTokenizer, Tensor as HfTensor } from '@huggingface/transformers';
+import type { PreTrainedTokenizer } from '@huggingface/transformers';
 import { InferenceSession, type Tensor } from 'onnxruntime-node';
 import { ModelMoraError } from '../../domain/errors.js';
-import { loadClipTokenizer } from './clip-tokenizer.js';
+import { clipInputIds, loadClipTokenizer } from './clip-tokenizer.js';
 import { gaussian } from './gaussian.js';
 import { createScheduler, parseSchedulerConfig, type SchedulerConfig } from './scheduler.js';
 import { floatData, floatTensor, inputOf, numberTensor, type TensorMetadata } from './tensors.js';
@@ -183,8 +183,7 @@ export class DiffusionPipeline {
 
   /** Token ids padded (and truncated) to 77 -> the encoder's last_hidden_state, flattened. */
   private async encode(texts: string[]): Promise<Float32Array> {
-    const encoded = this.tokenizer(texts, { padding: 'max_length', max_length: SEQUENCE, truncation: true }) as { input_ids: HfTensor };
-    const ids = Array.from(encoded.input_ids.data as ArrayLike<number | bigint>, Number);
+    const ids = clipInputIds(this.tokenizer, texts, SEQUENCE);
     const meta = inputOf(this.textEncoder, 'input_ids', 'text_encoder');
     const out = await this.textEncoder.run({ input_ids: numberTensor(meta.type, ids, [texts.length, SEQUENCE]) });
     const hidden = out['last_hidden_state'] ?? out[this.textEncoder.outputNames[0]!];
