@@ -1,6 +1,7 @@
 import { ModelMoraError, validationError, type FieldError } from '../domain/errors.js';
 import type { InferenceItem, InferenceRequest } from '../domain/inference.js';
-import { PRIORITIES, isPriority, type TaskType } from '../domain/task-type.js';
+import { readTxt2ImgParameters } from '../domain/txt2img-parameters.js';
+import { PRIORITIES, isPriority, type Priority, type TaskType } from '../domain/task-type.js';
 
 /**
  * Turns an inference body as the API document writes it (§2.4.1 InferenceRequest) into the
@@ -23,6 +24,11 @@ export interface InferenceBody {
 }
 
 const IMAGE_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
+
+/** Without a `priority`, image generation (seconds to minutes) queues behind quick requests (API document §2.4.1). */
+function defaultPriority(taskType: TaskType | undefined): Priority {
+  return taskType === 'txt2img' ? 'low' : 'medium';
+}
 const MAX_TIMEOUT_SECONDS = 600;
 
 export function toInferenceRequest(
@@ -55,7 +61,7 @@ export function toInferenceRequest(
     else errors.push({ field: 'parameters', message: 'must be an object' });
   }
 
-  let priority: InferenceRequest['priority'] = 'medium';
+  let priority = defaultPriority(options.taskType);
   if (body.priority !== undefined) {
     if (isPriority(body.priority)) priority = body.priority;
     else errors.push({ field: 'priority', message: `must be one of ${PRIORITIES.join(', ')}` });
@@ -81,6 +87,8 @@ export function toInferenceRequest(
         { details: { task_type: options.taskType } },
       );
     }
+    // Task parameters checked here too, so a bad size never reaches a queue or a runner.
+    if (options.taskType === 'txt2img') readTxt2ImgParameters(parameters);
   }
 
   const request: InferenceRequest = { modelId, items, batched, parameters, priority, timeoutSeconds };

@@ -10,6 +10,7 @@ import { Metrics } from '../metrics/metrics.js';
 import { openProject, type Project } from '../project/project.js';
 import { createRunnerFactory } from '../runtime/runner-client.js';
 import { ServingEngine } from '../scheduler/engine.js';
+import { ArtifactStore } from '../store/artifacts.js';
 import { ModelStore } from '../store/model-store.js';
 import { Registry } from '../store/registry.js';
 import { ModelCatalog } from './catalog.js';
@@ -59,7 +60,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       observer: metricsObserver(metrics),
     });
     let draining = false;
+    const artifacts = new ArtifactStore({ dir: path.join(config.home, 'artifacts'), retentionMs: config.job_retention });
+    artifacts.start((err) => log.warn({ err: safeError(err) }, 'artifact prune failed'));
     const app = await buildApp({
+      artifacts: { store: artifacts, inlineMaxKb: config.inline_image_max_kb },
       config,
       registry,
       engine,
@@ -95,6 +99,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         log.info({ drain_timeout_seconds: config.drain_timeout_seconds }, 'modelmora draining');
         await started.drain(config.drain_timeout_seconds * 1000);
         await app.close();
+        artifacts.stop();
         lock.release();
         log.info('modelmora stopped');
       })());

@@ -7,6 +7,7 @@ import type { TaskType } from '../../domain/task-type.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { BackgroundDownloads, type DownloadPort } from '../../store/background-downloads.js';
 import type { Registry } from '../../store/registry.js';
+import { artifactsPlugin, type ArtifactDeps } from './artifacts.js';
 import { installErrorHandlers } from './errors.js';
 import { healthPlugin } from './health.js';
 import { inferPlugin } from './infer.js';
@@ -57,6 +58,8 @@ export interface AppDeps {
   logger?: FastifyServerOptions['logger'];
   /** Serve Swagger UI at /docs; default true. */
   docs?: boolean;
+  /** Where large generated images go (GET /artifacts/{id}); absent: images are always inline. */
+  artifacts?: ArtifactDeps;
 }
 
 /** Deps after defaults, as the plugins see them. */
@@ -78,7 +81,7 @@ declare module 'fastify' {
 /**
  * Builds the REST app without listening. Routes (all under /api/v1):
  *   Registry   POST/GET /models, GET/PUT/DELETE /models/{id}, POST /models/{id}/download, GET/POST /models/lock
- *   Inference  POST /infer/{id}
+ *   Inference  POST /infer/{id}, GET /artifacts/{id} (large generated images)
  *   Lifecycle  POST /models/{id}/load, POST /models/{id}/unload, GET /status
  *   Health     GET /health/live, /health/ready, /health/models
  *   Metrics    GET /metrics
@@ -129,6 +132,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   };
   await app.register(modelsPlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(inferPlugin, { prefix: API_PREFIX, deps: routeDeps });
+  await app.register(artifactsPlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(lifecyclePlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(healthPlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(metricsPlugin, { prefix: API_PREFIX, deps: routeDeps });

@@ -7,6 +7,7 @@ import type { TaskType } from '../../domain/task-type.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
 import { toInferenceRequest } from '../inference-input.js';
 import type { RouteDeps } from './app.js';
+import { placeImages, type ImageRef } from './artifacts.js';
 import { modelIdOf, modelRoute } from './model-path.js';
 import { errorResponses } from './schemas.js';
 
@@ -78,8 +79,9 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
       if (request.raw.socket?.destroyed) controller.abort();
       try {
         const result = await engine.infer(input, { signal: controller.signal });
+        const images = await placeImages(result.outputs, deps.artifacts, request);
         metrics.requestDone(id, 'success', seconds());
-        return toInferenceResponse(result);
+        return toInferenceResponse(result, images);
       } catch (err) {
         metrics.requestDone(id, controller.signal.aborted ? 'cancelled' : requestStatusOf(err), seconds());
         throw err;
@@ -90,8 +92,11 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
   });
 };
 
-/** The document's InferenceResponse: output_data keyed by what the outputs are. */
-export function toInferenceResponse(result: InferenceResult): {
+/**
+ * The document's InferenceResponse: output_data keyed by what the outputs are. `images` says how
+ * each image goes back (placeImages); without it images are inline base64.
+ */
+export function toInferenceResponse(result: InferenceResult, images?: readonly ImageRef[]): {
   model_id: string;
   output_data: Record<string, unknown>;
   metadata: InferenceResult['metadata'];
@@ -100,7 +105,7 @@ export function toInferenceResponse(result: InferenceResult): {
   const of = <K extends ItemOutput['kind']>(kind: K) => result.outputs.filter((o): o is Extract<ItemOutput, { kind: K }> => o.kind === kind);
   const embeddings = of('embedding').map((o) => toNumbers(o.embedding));
   const texts = of('text').map((o) => o.text);
-  const images = of('image').map((o) => Buffer.from(o.png).toString('base64'));
+  const refs = images ?? of('image').map((o): ImageRef => ({ image_base64: Buffer.from(o.png).toString('base64') }));
   if (embeddings.length > 0) {
     if (result.batched) output['embeddings'] = embeddings;
     else output['embedding'] = embeddings[0];
@@ -109,9 +114,10 @@ export function toInferenceResponse(result: InferenceResult): {
     if (result.batched) output['texts'] = texts;
     else output['text'] = texts[0];
   }
-  if (images.length > 0) {
-    if (result.batched) output['images_base64'] = images;
-    else output['image_base64'] = images[0];
+  if (refs.length > 0) {
+    if (!result.batched) Object.assign(output, refs[0]);
+    else if (refs.every((r) => 'image_base64' in r)) output['images_base64'] = refs.map((r) => r.image_base64);
+    else output['image_urls'] = refs.map((r) => ('image_url' in r ? r.image_url : undefined));
   }
   return { model_id: result.modelId, output_data: output, metadata: result.metadata };
 }

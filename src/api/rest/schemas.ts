@@ -221,7 +221,9 @@ export const InferenceResponse = {
     model_id: { type: 'string' },
     output_data: {
       type: 'object',
-      description: 'embedding (one text/image) or embeddings (a list); text or texts; image_base64 or images_base64 (PNG)',
+      description:
+        'embedding (one text/image) or embeddings (a list); text or texts; image_base64 or images_base64 (PNG), or image_url / image_urls ' +
+        '(GET them; used when a PNG is larger than inline_image_max_kb)',
       properties: {
         embedding: { type: 'array', items: { type: 'number' } },
         embeddings: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
@@ -229,6 +231,8 @@ export const InferenceResponse = {
         texts: { type: 'array', items: { type: 'string' } },
         image_base64: { type: 'string' },
         images_base64: { type: 'array', items: { type: 'string' } },
+        image_url: { type: 'string', format: 'uri' },
+        image_urls: { type: 'array', items: { type: 'string', format: 'uri' } },
       },
     },
     metadata: {
