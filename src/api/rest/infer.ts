@@ -5,7 +5,7 @@ import { ModelMoraError } from '../../domain/errors.js';
 import type { InferenceResult, ItemOutput } from '../../domain/inference.js';
 import type { TaskType } from '../../domain/task-type.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
-import { toInferenceRequest } from '../inference-input.js';
+import { readInferenceRequest } from '../inference-input.js';
 import type { RouteDeps } from './app.js';
 import { modelIdOf, modelRoute } from './model-path.js';
 import { errorResponses } from './schemas.js';
@@ -62,7 +62,7 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
       const seconds = () => (performance.now() - started) / 1000;
       let input;
       try {
-        input = toInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
+        input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
       } catch (err) {
         metrics.requestDone(id, requestStatusOf(err), seconds());
         throw err;
