@@ -26,6 +26,7 @@ export interface Config {
   image_body_limit_mb: number;
   max_inputs: number;
   max_text_chars: number;
+  max_image_pixels: number;
   log_level: string;
 }
 

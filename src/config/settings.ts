@@ -43,6 +43,7 @@ export const SETTINGS = [
   { key: 'body_limit_mb', env: ['MODELMORA_BODY_LIMIT_MB'], type: 'number', default: 1, doc: 'Largest REST body (image routes allow image_body_limit_mb)' },
   { key: 'image_body_limit_mb', env: ['MODELMORA_IMAGE_BODY_LIMIT_MB'], type: 'number', default: 32, doc: 'Largest REST body on inference routes of image models' },
   { key: 'max_inputs', env: ['MODELMORA_MAX_INPUTS'], type: 'int', default: 256, doc: 'Inputs (texts or images) in one request' },
+  { key: 'max_image_pixels', env: ['MODELMORA_MAX_IMAGE_PIXELS'], type: 'int', default: 178_956_970, doc: 'Largest width*height an input image header may declare (checked before decoding)' },
   { key: 'max_text_chars', env: ['MODELMORA_MAX_TEXT_CHARS'], type: 'int', default: 100000, doc: 'Characters in one input text' },
   { key: 'log_level', env: ['MODELMORA_LOG_LEVEL'], type: 'string', default: 'info', doc: 'fatal, error, warn, info, debug or trace' },
 ] as const satisfies readonly Setting[];

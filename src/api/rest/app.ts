@@ -34,8 +34,8 @@ export interface Readiness {
  * wired from the same objects.
  */
 export interface AppDeps {
-  /** Limits: body_limit_mb, image_body_limit_mb, max_inputs, max_text_chars, default_timeout_seconds. */
-  config: Pick<Config, 'body_limit_mb' | 'image_body_limit_mb' | 'max_inputs' | 'max_text_chars' | 'default_timeout_seconds'>;
+  /** Limits: body, batch, text length, image pixels, default timeout. */
+  config: Pick<Config, 'body_limit_mb' | 'image_body_limit_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds'>;
   registry: Registry;
   engine: Engine;
   metrics: Metrics;

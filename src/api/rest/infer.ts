@@ -1,14 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
-import { ModelMoraError } from '../../domain/errors.js';
+import { ModelMoraError, validationError } from '../../domain/errors.js';
 import type { InferenceResult, ItemOutput } from '../../domain/inference.js';
 import type { TaskType } from '../../domain/task-type.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
-import { toInferenceRequest } from '../inference-input.js';
+import { readInferenceRequest } from '../inference-input.js';
 import type { RouteDeps } from './app.js';
 import { placeImages, type ImageRef } from './artifacts.js';
 import { modelIdOf, modelRoute } from './model-path.js';
+import { streamInference } from './infer-stream.js';
 import { errorResponses } from './schemas.js';
 
 const IMAGE_INPUT_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
@@ -62,8 +63,10 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
       let input;
+      let stream: boolean;
       try {
-        input = toInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
+        input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
+        stream = wantsStream(request.body);
       } catch (err) {
         metrics.requestDone(id, requestStatusOf(err), seconds());
         throw err;
@@ -77,6 +80,14 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
       };
       reply.raw.on('close', onClose);
       if (request.raw.socket?.destroyed) controller.abort();
+      if (stream) {
+        const outcome = await streamInference(request, reply, input.batched, controller,
+          (onProgress) => engine.infer(input, { signal: controller.signal, onProgress }), toInferenceResponse);
+        reply.raw.off('close', onClose);
+        const status = outcome.ok ? 'success' : controller.signal.aborted ? 'cancelled' : requestStatusOf(outcome.error);
+        metrics.requestDone(id, status, seconds());
+        return reply;
+      }
       try {
         const result = await engine.infer(input, { signal: controller.signal });
         const images = await placeImages(result.outputs, deps.artifacts, request);
@@ -91,6 +102,14 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
     },
   });
 };
+
+/** `stream`: absent or a boolean; anything else is a VALIDATION_ERROR before any work. */
+function wantsStream(body: unknown): boolean {
+  const value = (body as { stream?: unknown }).stream;
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw validationError([{ field: 'stream', message: 'must be true or false' }]);
+  return value;
+}
 
 /**
  * The document's InferenceResponse: output_data keyed by what the outputs are. `images` says how

@@ -211,6 +211,12 @@ export const InferenceRequest = {
     parameters: { type: 'object', additionalProperties: true, description: 'Task-specific inference parameters' },
     priority: { type: 'string', enum: [...PRIORITIES], default: 'medium' },
     timeout_seconds: { type: 'integer', minimum: 1, maximum: 600, default: 60 },
+    stream: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Answer as Server-Sent Events (text/event-stream): `event: token` with data {"token": "..."} (plus "index" for a list) per generated piece, then `event: done` with the InferenceResponse, or `event: error` with the Error body. Closing the connection cancels generation.',
+    },
   },
 } as const;
 
