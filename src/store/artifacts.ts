@@ -1,5 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { systemClock, type Clock, type Timer } from '../domain/clock.js';
 import { ModelMoraError } from '../domain/errors.js';
@@ -7,9 +7,10 @@ import { ModelMoraError } from '../domain/errors.js';
 /**
  * Generated files too large to answer inline (txt2img PNGs), kept under
  * `<home>/artifacts/<uuid>.png` and served by GET /api/v1/artifacts/{id}. They live as long as
- * job results (`job_retention`, by file age) and are pruned on a timer. The id is a random
- * uuid, so it is the only name that reaches the filesystem: nothing from a request is joined
- * into a path.
+ * job results (`job_retention`, by file age) and are pruned on a timer. The id is a uuid made
+ * from the bytes' sha256, so storing the same image twice (a job result fetched again, the
+ * same seed) gives the same URL and one file, and nothing from a request is joined into a path
+ * unless it is a well-formed uuid.
  */
 
 export interface ArtifactStoreOptions {
@@ -34,6 +35,15 @@ export function isArtifactId(value: string): boolean {
   return UUID.test(value);
 }
 
+/** sha256 of the bytes shaped as a uuid (version 8: custom, RFC 9562 variant). */
+function contentId(bytes: Uint8Array): string {
+  const hex = createHash('sha256').update(bytes).digest('hex').slice(0, 32).split('');
+  hex[12] = '8';
+  hex[16] = ((parseInt(hex[16]!, 16) & 0x3) | 0x8).toString(16);
+  const h = hex.join('');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
 export class ArtifactStore {
   private readonly dir: string;
   private readonly retentionMs: number;
@@ -49,13 +59,24 @@ export class ArtifactStore {
     this.pruneEveryMs = options.pruneEveryMs ?? Math.min(3_600_000, Math.max(60_000, Math.round(options.retentionMs / 10)));
   }
 
-  /** Stores a PNG and returns its id. Written to a temp name first: never a torn file under the id. */
+  /**
+   * Stores a PNG and returns its id. Written to a unique temp name, then renamed: never a torn
+   * file under the id. An existing copy is only touched, which restarts its retention.
+   */
   async putPng(bytes: Uint8Array): Promise<string> {
     await mkdir(this.dir, { recursive: true });
-    const id = randomUUID();
+    const id = contentId(bytes);
     const file = this.file(id);
-    await writeFile(`${file}.tmp`, bytes);
-    await rename(`${file}.tmp`, file);
+    const now = new Date(this.clock.now());
+    try {
+      await utimes(file, now, now);
+      return id;
+    } catch {
+      // Not stored yet.
+    }
+    const temp = `${file}.${randomUUID()}.tmp`;
+    await writeFile(temp, bytes);
+    await rename(temp, file);
     return id;
   }
 
@@ -84,7 +105,7 @@ export class ArtifactStore {
     }
     let removed = 0;
     for (const entry of entries) {
-      if (!/\.png(\.tmp)?$/.test(entry)) continue;
+      if (!/\.png(\.[0-9a-f-]+\.tmp)?$/.test(entry)) continue;
       const file = path.join(this.dir, entry);
       try {
         if (this.expired((await stat(file)).mtimeMs)) {

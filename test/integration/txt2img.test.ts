@@ -229,10 +229,14 @@ describe('txt2img through a real daemon (REST)', () => {
     const png = new Uint8Array(await got.arrayBuffer());
     const decoded = await decodePng(png);
     assert.deepEqual([decoded.width, decoded.height, decoded.channels], [512, 512, 3]);
-    // The same seed again: another artifact with the same bytes.
+    // Artifacts are named by content: the same seed again gives the same URL; another seed another one.
     const again = (await (await infer(body)).json()) as { output_data: { image_url: string } };
-    assert.notEqual(again.output_data.image_url, url);
-    assert.ok(same(new Uint8Array(await (await fetch(again.output_data.image_url)).arrayBuffer()), png));
+    assert.equal(again.output_data.image_url, url);
+    const other = (await (await infer({ ...body, parameters: { ...body.parameters, seed: 12 } })).json()) as { output_data: { image_url: string } };
+    assert.notEqual(other.output_data.image_url, url);
+    const otherPng = new Uint8Array(await (await fetch(other.output_data.image_url)).arrayBuffer());
+    assert.ok(!same(otherPng, png));
+    assert.deepEqual(Object.values(await decodePng(otherPng)).slice(0, 2), [512, 512]);
 
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', '..%2F..%2Fregistry.json']) {
       const missing = await fetch(`${daemon.api}/artifacts/${id}`);

@@ -49,6 +49,19 @@ describe('ArtifactStore', () => {
     assert.deepEqual(await readdir(dir), [`${id}.png`]);
   });
 
+  test('the id comes from the content: the same bytes give the same id and one file, and storing again restarts the retention', async () => {
+    const { dir, store: s } = await store(HOUR);
+    const a = await s.putPng(new Uint8Array([1, 2, 3]));
+    const b = await s.putPng(new Uint8Array([1, 2, 4]));
+    assert.notEqual(a, b);
+    const past = new Date(Date.now() - 2 * HOUR);
+    await utimes(path.join(dir, `${a}.png`), past, past);
+    await assert.rejects(s.get(a), notFound);
+    assert.equal(await s.putPng(new Uint8Array([1, 2, 3])), a);
+    assert.deepEqual(new Uint8Array((await s.get(a)).bytes), new Uint8Array([1, 2, 3]));
+    assert.equal((await readdir(dir)).length, 2);
+  });
+
   test('malformed, unknown and path-like ids are NOT_FOUND', async () => {
     const { store: s } = await store();
     for (const id of ['nope', '../registry.json', '00000000-0000-0000-0000-000000000000', 'ABCDEF00-0000-0000-0000-000000000000']) {
