@@ -79,6 +79,7 @@ export class DurableJobService implements JobService {
   private readonly inFlight = new Set<Promise<void>>();
   private draining = false;
   private pruneTimer: Timer | undefined;
+  private pruning: Promise<unknown> = Promise.resolve();
 
   constructor(options: JobServiceOptions) {
     this.engine = options.engine;
@@ -119,10 +120,11 @@ export class DurableJobService implements JobService {
       request,
     };
     await this.store.put(record);
+    const accepted = toJobView(record);
     const job = this.track(record);
     this.enqueue(job);
     this.pump(record.modelId);
-    return toJobView(record);
+    return accepted;
   }
 
   async get(jobId: string): Promise<JobView> {
@@ -197,6 +199,20 @@ export class DurableJobService implements JobService {
     }
     while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
     await Promise.allSettled([...this.active.values()].map((job) => job.writes));
+  }
+
+  /** Resolves once every store write issued so far (and any it leads to) is durable. */
+  async flushed(): Promise<void> {
+    await this.pruning;
+    const seen = new Set<Promise<unknown>>();
+    for (;;) {
+      const pending = [...this.active.values()].map((job) => job.writes).filter((write) => !seen.has(write));
+      if (pending.length === 0) return;
+      for (const write of pending) seen.add(write);
+      await Promise.all(pending);
+      // Let the callbacks of those writes run: they may issue the next ones (a job's final state).
+      await new Promise<void>((resolve) => setImmediate(resolve));
+    }
   }
 
   /** Jobs waiting here and jobs handed to the engine, for status and tests. */
@@ -309,11 +325,9 @@ export class DurableJobService implements JobService {
 
   /** Persists a final state; the job leaves memory once that is durable (the store serves it then). */
   private async finish(job: ActiveJob, patch: JobPatch): Promise<void> {
-    try {
-      await this.persist(job, patch);
-    } finally {
-      if (this.active.get(job.record.id) === job) this.active.delete(job.record.id);
-    }
+    // A failed write is already reported by persist(); the job stays unfinished on disk and runs again after a restart.
+    await this.persist(job, patch).catch(() => undefined);
+    if (this.active.get(job.record.id) === job) this.active.delete(job.record.id);
   }
 
   /** Writes a patch after the job's earlier writes; a failed write is reported, not thrown at the engine. */
@@ -336,7 +350,7 @@ export class DurableJobService implements JobService {
     if (this.retentionMs < 0 || this.draining) return;
     this.pruneTimer = this.clock.setTimer(
       () => {
-        this.prune()
+        this.pruning = this.prune()
           .catch((err: unknown) => this.warn('job retention failed', err))
           .finally(() => this.schedulePrune());
       },

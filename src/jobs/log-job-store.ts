@@ -30,6 +30,8 @@ interface PendingWrite {
   apply: () => void;
   resolve: () => void;
   reject: (err: Error) => void;
+  /** A compaction request: resolved once the journal is rewritten. */
+  compact: boolean;
 }
 
 const LOG = 'jobs.log';
@@ -45,10 +47,10 @@ export class LogJobStore implements JobStore {
   private size = 0;
   private compactedSize = 0;
   private pending: PendingWrite[] = [];
-  private flushing: Promise<void> | undefined;
+  private flushing: Promise<void> = Promise.resolve();
   private broken: Error | undefined;
   private closed = false;
-  private compactPending = false;
+  private flushRunning = false;
   private syncs = 0;
   private compactions = 0;
 
@@ -110,7 +112,7 @@ export class LogJobStore implements JobStore {
 
   async close(): Promise<void> {
     this.closed = true;
-    while (this.flushing) await this.flushing;
+    while (this.flushRunning) await this.flushing;
     await this.handle?.close();
     this.handle = undefined;
   }
@@ -128,45 +130,55 @@ export class LogJobStore implements JobStore {
   private append(record: JsonObject | undefined, apply: () => void, compact = false): Promise<void> {
     if (this.closed) return Promise.reject(new ModelMoraError('SERVICE_UNAVAILABLE', 'Job store is closed'));
     if (this.broken) return Promise.reject(storeFailed(this.broken));
-    if (compact) this.compactPending = true;
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({ line: record ? `${JSON.stringify(record)}\n` : '', apply, resolve, reject });
-      this.flushing ??= this.flushLoop().finally(() => (this.flushing = undefined));
+      this.pending.push({ line: record ? `${JSON.stringify(record)}\n` : '', apply, resolve, reject, compact });
+      if (!this.flushRunning) {
+        this.flushRunning = true;
+        this.flushing = this.flushLoop();
+      }
     });
   }
 
   /** One write and one sync for everything pending, repeated until nothing is. */
   private async flushLoop(): Promise<void> {
-    while (this.pending.length > 0) {
-      const batch = this.pending.splice(0);
-      const data = Buffer.from(batch.map((w) => w.line).join(''));
-      try {
-        if (this.broken) throw this.broken;
-        if (data.length > 0) {
-          await writeFully(this.handle!, data);
-          await this.handle!.datasync();
-          this.syncs++;
-        }
-        this.size += data.length;
-      } catch (err) {
-        await this.recover(err);
-        for (const w of batch) w.reject(storeFailed(err));
-        continue;
-      }
-      for (const w of batch) {
-        w.apply();
-        w.resolve();
-      }
-      if (this.compactPending || this.size > Math.max(this.minCompactBytes, 2 * this.compactedSize)) {
-        this.compactPending = false;
+    try {
+      while (this.pending.length > 0) {
+        const batch = this.pending.splice(0);
+        const data = Buffer.from(batch.map((w) => w.line).join(''));
         try {
-          await this.compactNow();
+          if (this.broken) throw this.broken;
+          if (data.length > 0) {
+            await writeFully(this.handle!, data);
+            await this.handle!.datasync();
+            this.syncs++;
+          }
+          this.size += data.length;
         } catch (err) {
-          // The journal is intact (compaction only replaces it by rename); try again when it grows.
-          this.compactedSize = this.size;
-          this.warnings.push(`jobs.log compaction failed: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+          await this.recover(err);
+          for (const w of batch) w.reject(storeFailed(err));
+          continue;
+        }
+        const compactions: PendingWrite[] = [];
+        for (const w of batch) {
+          w.apply();
+          if (w.compact) compactions.push(w);
+          else w.resolve();
+        }
+        if (compactions.length > 0 || this.size > Math.max(this.minCompactBytes, 2 * this.compactedSize)) {
+          try {
+            await this.compactNow();
+            for (const w of compactions) w.resolve();
+          } catch (err) {
+            // The journal is intact (compaction only replaces it by rename); try again when it grows.
+            this.compactedSize = this.size;
+            this.warnings.push(`jobs.log compaction failed: ${(err as NodeJS.ErrnoException).code ?? 'error'}`);
+            for (const w of compactions) w.reject(storeFailed(err));
+          }
         }
       }
+    } finally {
+      // Cleared in the same turn as the last emptiness check, so no write is ever left behind.
+      this.flushRunning = false;
     }
   }
 
