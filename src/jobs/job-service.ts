@@ -55,6 +55,11 @@ interface ActiveJob {
   controller: AbortController | undefined;
   retryTimer: Timer | undefined;
   itemProgress: number[];
+  /**
+   * The final state being written. Readers see it only once it is durable (a client that saw
+   * `completed` never sees the job run again after a crash); meanwhile it blocks a second ending.
+   */
+  final: JobPatch | undefined;
   /** Store writes of this job, in order. */
   writes: Promise<unknown>;
 }
@@ -153,12 +158,10 @@ export class DurableJobService implements JobService {
       if (!updated) throw notFound(jobId);
       return toJobView(updated);
     }
-    if (isFinished(job.record.status)) throw alreadyFinished(jobId, job.record.status);
+    if (job.final?.status) throw alreadyFinished(jobId, job.final.status);
     this.unqueue(job);
     job.controller?.abort();
-    Object.assign(job.record, patch);
-    await this.persist(job, patch);
-    this.active.delete(jobId);
+    await this.finish(job, patch, true);
     return toJobView(job.record);
   }
 
@@ -225,7 +228,15 @@ export class DurableJobService implements JobService {
   }
 
   private track(record: JobRecord): ActiveJob {
-    const job: ActiveJob = { record, entry: undefined, controller: undefined, retryTimer: undefined, itemProgress: [], writes: Promise.resolve() };
+    const job: ActiveJob = {
+      record,
+      entry: undefined,
+      controller: undefined,
+      retryTimer: undefined,
+      itemProgress: [],
+      final: undefined,
+      writes: Promise.resolve(),
+    };
     this.active.set(record.id, job);
     return job;
   }
@@ -291,14 +302,12 @@ export class DurableJobService implements JobService {
   }
 
   private async succeeded(job: ActiveJob, controller: AbortController, result: InferenceResult): Promise<void> {
-    if (job.record.status !== 'processing' || controller.signal.aborted) return; // cancelled meanwhile
-    const patch: JobPatch = { status: 'completed', progress: 100, completedAt: this.clock.now(), result };
-    Object.assign(job.record, patch);
-    await this.finish(job, patch);
+    if (job.final || controller.signal.aborted) return; // cancelled meanwhile
+    await this.finish(job, { status: 'completed', progress: 100, completedAt: this.clock.now(), result });
   }
 
   private async failed(job: ActiveJob, controller: AbortController, error: ModelMoraError): Promise<void> {
-    if (job.record.status !== 'processing' || controller.signal.aborted) return;
+    if (job.final || controller.signal.aborted) return;
     if (this.draining) return; // left unfinished in the store: the next start runs it again
     if (error.code === 'RATE_LIMIT_EXCEEDED' || error.code === 'SERVICE_UNAVAILABLE') {
       // Turned away, not failed: back to the wait list after a short pause.
@@ -314,20 +323,28 @@ export class DurableJobService implements JobService {
       }, delay, { unref: true });
       return;
     }
-    const patch: JobPatch = {
+    await this.finish(job, {
       status: 'failed',
       completedAt: this.clock.now(),
       error: { error_code: error.code, message: error.message, ...(error.details && { details: error.details }) },
-    };
-    Object.assign(job.record, patch);
-    await this.finish(job, patch);
+    });
   }
 
-  /** Persists a final state; the job leaves memory once that is durable (the store serves it then). */
-  private async finish(job: ActiveJob, patch: JobPatch): Promise<void> {
-    // A failed write is already reported by persist(); the job stays unfinished on disk and runs again after a restart.
-    await this.persist(job, patch).catch(() => undefined);
-    if (this.active.get(job.record.id) === job) this.active.delete(job.record.id);
+  /**
+   * Persists a final state, then shows it and lets the job leave memory (the store serves it).
+   * A failed write is reported by persist(); the job then stays unfinished on disk and runs again
+   * after a restart. `rethrow` passes the failure on (cancel answers it).
+   */
+  private async finish(job: ActiveJob, patch: JobPatch, rethrow = false): Promise<void> {
+    job.final = patch;
+    try {
+      await this.persist(job, patch);
+      Object.assign(job.record, patch);
+    } catch (err) {
+      if (rethrow) throw err;
+    } finally {
+      if (this.active.get(job.record.id) === job) this.active.delete(job.record.id);
+    }
   }
 
   /** Writes a patch after the job's earlier writes; a failed write is reported, not thrown at the engine. */
