@@ -37,7 +37,7 @@ describe('POST /infer/{model_id} with stream: true', () => {
   const infer = (payload: unknown) => t.app.inject({ method: 'POST', url: '/api/v1/infer/org/gen', payload: payload as object });
 
   it('sends one token event per piece, then done with the full InferenceResponse', async () => {
-    t.engine.behaviour = async (request, _signal, onProgress) => {
+    t.engine.behaviour = async (request, _signal, { onProgress }) => {
       for (const token of ['Once', ' upon', ' a time']) onProgress?.({ itemIndex: 0, token, progress: 10 });
       onProgress?.({ itemIndex: 0, progress: 100 }); // progress without text: no event
       return textResult(request, ['Once upon a time']);
@@ -54,7 +54,7 @@ describe('POST /infer/{model_id} with stream: true', () => {
   });
 
   it('tags tokens of a list with their index', async () => {
-    t.engine.behaviour = async (request, _signal, onProgress) => {
+    t.engine.behaviour = async (request, _signal, { onProgress }) => {
       onProgress?.({ itemIndex: 1, token: 'b' });
       onProgress?.({ itemIndex: 0, token: 'a' });
       return textResult(request, ['a', 'b']);
@@ -65,7 +65,7 @@ describe('POST /infer/{model_id} with stream: true', () => {
   });
 
   it('an error after the stream started is an error event with the Error body', async () => {
-    t.engine.behaviour = async (_request, _signal, onProgress) => {
+    t.engine.behaviour = async (_request, _signal, { onProgress }) => {
       onProgress?.({ itemIndex: 0, token: 'half' });
       throw new ModelMoraError('INFERENCE_FAILED', 'Runner fell over');
     };
