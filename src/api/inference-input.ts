@@ -1,6 +1,8 @@
 import { ModelMoraError, validationError, type FieldError } from '../domain/errors.js';
 import type { InferenceItem, InferenceRequest } from '../domain/inference.js';
-import { PRIORITIES, isPriority, type TaskType } from '../domain/task-type.js';
+import { readTxt2ImgParameters } from '../domain/txt2img-parameters.js';
+import { PRIORITIES, isPriority, type Priority, type TaskType } from '../domain/task-type.js';
+import { checkImagesDecode, imageBytesProblem, invalidImages, parseImageString } from './image-input.js';
 
 /**
  * Turns an inference body as the API document writes it (§2.4.1 InferenceRequest) into the
@@ -12,6 +14,7 @@ export interface InputLimits {
   max_inputs: number;
   max_text_chars: number;
   default_timeout_seconds: number;
+  max_image_pixels: number;
 }
 
 /** The body before validation: what JSON.parse (or a gRPC message mapped to JSON) produced. */
@@ -23,6 +26,12 @@ export interface InferenceBody {
 }
 
 const IMAGE_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
+
+/** Without a `priority`, image generation (seconds to minutes) queues behind quick requests (API document §2.4.1). */
+function defaultPriority(taskType: TaskType | undefined): Priority {
+  return taskType === 'txt2img' ? 'low' : 'medium';
+}
+
 const MAX_TIMEOUT_SECONDS = 600;
 
 export function toInferenceRequest(
@@ -32,19 +41,24 @@ export function toInferenceRequest(
   options: { taskType?: TaskType; requestId?: string } = {},
 ): InferenceRequest {
   const errors: FieldError[] = [];
+  // Bad image data is INVALID_INPUT rather than VALIDATION_ERROR: the body is well-formed, its image is not.
+  const imageErrors: FieldError[] = [];
   if (!isPlainObject(body)) throw validationError([{ field: 'body', message: 'must be a JSON object' }]);
   const input = body.input_data;
   let items: InferenceItem[] = [];
   let batched = false;
+  let inputKind: InferenceItem['kind'] | undefined;
 
   if (input === undefined) errors.push({ field: 'input_data', message: 'is required' });
   else if (!isPlainObject(input)) errors.push({ field: 'input_data', message: 'must be an object' });
   else if (input.text !== undefined && input.image !== undefined) {
     errors.push({ field: 'input_data', message: 'send either text or image, not both' });
   } else if (input.text !== undefined) {
+    inputKind = 'text';
     ({ items, batched } = readList(input.text, 'input_data.text', limits, errors, (value, field) => readText(value, field, limits, errors)));
   } else if (input.image !== undefined) {
-    ({ items, batched } = readList(input.image, 'input_data.image', limits, errors, (value, field) => readImage(value, field, errors)));
+    inputKind = 'image';
+    ({ items, batched } = readList(input.image, 'input_data.image', limits, errors, (value, field) => readImage(value, field, limits, errors, imageErrors)));
   } else {
     errors.push({ field: 'input_data', message: 'needs text or image' });
   }
@@ -55,7 +69,7 @@ export function toInferenceRequest(
     else errors.push({ field: 'parameters', message: 'must be an object' });
   }
 
-  let priority: InferenceRequest['priority'] = 'medium';
+  let priority = defaultPriority(options.taskType);
   if (body.priority !== undefined) {
     if (isPriority(body.priority)) priority = body.priority;
     else errors.push({ field: 'priority', message: `must be one of ${PRIORITIES.join(', ')}` });
@@ -73,7 +87,7 @@ export function toInferenceRequest(
 
   if (options.taskType !== undefined) {
     const wantsImage = IMAGE_TASKS.includes(options.taskType);
-    const hasImage = items[0]?.kind === 'image';
+    const hasImage = inputKind === 'image';
     if (wantsImage !== hasImage) {
       throw new ModelMoraError(
         'INVALID_INPUT',
@@ -81,7 +95,11 @@ export function toInferenceRequest(
         { details: { task_type: options.taskType } },
       );
     }
+    // Task parameters checked here too, so a bad size never reaches a queue or a runner.
+    if (options.taskType === 'txt2img') readTxt2ImgParameters(parameters);
   }
+
+  if (imageErrors.length > 0) throw invalidImages(imageErrors);
 
   const request: InferenceRequest = { modelId, items, batched, parameters, priority, timeoutSeconds };
   if (options.requestId !== undefined) request.requestId = options.requestId;
@@ -133,25 +151,49 @@ function readText(value: unknown, field: string, limits: InputLimits, errors: Fi
   return { kind: 'text', text: value };
 }
 
-const DATA_URL = /^data:image\/[a-z0-9.+-]+;base64,/i;
-const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
-
-/** Base64 or a `data:image/...;base64,` URL. Remote URLs are not fetched (no SSRF from here). */
-function readImage(value: unknown, field: string, errors: FieldError[]): InferenceItem | undefined {
-  if (typeof value !== 'string') {
+/**
+ * REST: base64 or a `data:image/...;base64,` URL; gRPC: bytes (a Uint8Array). Remote URLs are
+ * not fetched (no SSRF from here). The header checks run here; the decode check is async
+ * (readInferenceRequest).
+ */
+function readImage(value: unknown, field: string, limits: InputLimits, errors: FieldError[], imageErrors: FieldError[]): InferenceItem | undefined {
+  let bytes: Uint8Array;
+  if (value instanceof Uint8Array) bytes = value;
+  else if (typeof value !== 'string') {
     errors.push({ field, message: 'must be a base64 string or a list of them' });
     return undefined;
-  }
-  if (/^https?:\/\//i.test(value)) {
+  } else if (/^https?:\/\//i.test(value)) {
     errors.push({ field, message: 'image URLs are not fetched; send the image as base64' });
     return undefined;
+  } else {
+    const parsed = parseImageString(value);
+    if ('problem' in parsed) {
+      imageErrors.push({ field, message: parsed.problem });
+      return undefined;
+    }
+    bytes = parsed.bytes;
   }
-  const data = value.replace(DATA_URL, '');
-  if (data.length === 0 || data.length % 4 !== 0 || !BASE64.test(data)) {
-    errors.push({ field, message: 'must be base64 (optionally a data:image/...;base64, URL)' });
+  const problem = imageBytesProblem(bytes, limits);
+  if (problem) {
+    imageErrors.push({ field, message: problem });
     return undefined;
   }
-  return { kind: 'image', image: new Uint8Array(Buffer.from(data, 'base64')) };
+  return { kind: 'image', image: bytes };
+}
+
+/**
+ * toInferenceRequest, then the one check that needs real work: every image must decode (done by
+ * libvips on its own threads). REST and gRPC call this, so no undecodable image reaches a runner.
+ */
+export async function readInferenceRequest(
+  modelId: string,
+  body: unknown,
+  limits: InputLimits,
+  options: { taskType?: TaskType; requestId?: string } = {},
+): Promise<InferenceRequest> {
+  const request = toInferenceRequest(modelId, body, limits, options);
+  await checkImagesDecode(request.items, limits, 'input_data.image', request.batched);
+  return request;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

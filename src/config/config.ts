@@ -20,11 +20,14 @@ export interface Config {
   drain_timeout_seconds: number;
   runner_threads: number;
   job_retention: number;
+  inline_image_max_kb: number;
+  job_concurrency: number;
   grpc_max_message_mb: number;
   body_limit_mb: number;
   image_body_limit_mb: number;
   max_inputs: number;
   max_text_chars: number;
+  max_image_pixels: number;
   log_level: string;
 }
 

@@ -38,10 +38,13 @@ export const SETTINGS = [
   { key: 'drain_timeout_seconds', env: ['MODELMORA_DRAIN_TIMEOUT_SECONDS'], type: 'int', default: 30, doc: 'Longest wait for in-flight work on SIGTERM' },
   { key: 'runner_threads', env: ['MODELMORA_RUNNER_THREADS'], type: 'int', default: 0, doc: 'onnxruntime intra-op threads per runner (0: runtime default)' },
   { key: 'job_retention', env: ['MODELMORA_JOB_RETENTION'], type: 'duration', default: '24h', doc: 'How long finished job results are kept' },
+  { key: 'inline_image_max_kb', env: ['MODELMORA_INLINE_IMAGE_MAX_KB'], type: 'int', default: 1024, doc: 'Largest generated PNG answered inline (image_base64); larger ones are served at image_url for job_retention' },
+  { key: 'job_concurrency', env: ['MODELMORA_JOB_CONCURRENCY'], type: 'int', default: 64, doc: 'Async jobs per model handed to the queue at once; more wait, durable, in the job queue' },
   { key: 'grpc_max_message_mb', env: ['MODELMORA_GRPC_MAX_MESSAGE_MB'], type: 'int', default: 16, doc: 'Largest gRPC message in either direction' },
   { key: 'body_limit_mb', env: ['MODELMORA_BODY_LIMIT_MB'], type: 'number', default: 1, doc: 'Largest REST body (image routes allow image_body_limit_mb)' },
   { key: 'image_body_limit_mb', env: ['MODELMORA_IMAGE_BODY_LIMIT_MB'], type: 'number', default: 32, doc: 'Largest REST body on inference routes of image models' },
   { key: 'max_inputs', env: ['MODELMORA_MAX_INPUTS'], type: 'int', default: 256, doc: 'Inputs (texts or images) in one request' },
+  { key: 'max_image_pixels', env: ['MODELMORA_MAX_IMAGE_PIXELS'], type: 'int', default: 178_956_970, doc: 'Largest width*height an input image header may declare (checked before decoding)' },
   { key: 'max_text_chars', env: ['MODELMORA_MAX_TEXT_CHARS'], type: 'int', default: 100000, doc: 'Characters in one input text' },
   { key: 'log_level', env: ['MODELMORA_LOG_LEVEL'], type: 'string', default: 'info', doc: 'fatal, error, warn, info, debug or trace' },
 ] as const satisfies readonly Setting[];

@@ -5,11 +5,14 @@ import { pino, type Logger } from 'pino';
 import { buildApp } from '../api/rest/app.js';
 import { describeConfig, resolveConfig, type Config } from '../config/config.js';
 import { ModelMoraError } from '../domain/errors.js';
+import { DurableJobService } from '../jobs/job-service.js';
+import { LogJobStore } from '../jobs/log-job-store.js';
 import { metricsObserver } from '../metrics/engine-observer.js';
 import { Metrics } from '../metrics/metrics.js';
 import { openProject, type Project } from '../project/project.js';
 import { createRunnerFactory } from '../runtime/runner-client.js';
 import { ServingEngine } from '../scheduler/engine.js';
+import { ArtifactStore } from '../store/artifacts.js';
 import { ModelStore } from '../store/model-store.js';
 import { Registry } from '../store/registry.js';
 import { ModelCatalog } from './catalog.js';
@@ -32,6 +35,7 @@ export interface Daemon {
   url: string;
   app: FastifyInstance;
   engine: ServingEngine;
+  jobs: DurableJobService;
   log: Logger;
   /** Readiness 503, refuse new work, drain in-flight (bounded), stop runners and listeners. */
   stop(): Promise<void>;
@@ -44,6 +48,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const log = pino({ level: config.log_level, base: { pid: process.pid } }, options.logDestination ?? process.stdout);
   const lock = PidLock.acquire(config.home);
   let engine: ServingEngine | undefined;
+  let jobStore: LogJobStore | undefined;
   try {
     log.info({ config: describeConfig(config), version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
     const registry = await Registry.open({ home: config.home });
@@ -58,11 +63,24 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       lookup: (id) => catalog.lookup(id),
       observer: metricsObserver(metrics),
     });
+    jobStore = await LogJobStore.open(path.join(config.home, 'jobs'));
+    for (const warning of jobStore.warnings) log.warn({ warning }, 'job store recovered');
+    const jobs = new DurableJobService({
+      engine,
+      store: jobStore,
+      retentionMs: config.job_retention,
+      concurrencyPerModel: config.job_concurrency,
+      onWarning: (message, err) => log.warn(err === undefined ? {} : { err: safeError(err) }, message),
+    });
     let draining = false;
+    const artifacts = new ArtifactStore({ dir: path.join(config.home, 'artifacts'), retentionMs: config.job_retention });
+    artifacts.start((err) => log.warn({ err: safeError(err) }, 'artifact prune failed'));
     const app = await buildApp({
+      artifacts: { store: artifacts, inlineMaxKb: config.inline_image_max_kb },
       config,
       registry,
       engine,
+      jobs,
       metrics,
       download: catalog.download,
       removeFiles: catalog.removeFiles,
@@ -77,6 +95,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         throw new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down');
       }
     });
+    // Jobs accepted before a restart go first: they resume before the listener takes new ones.
+    log.info(await jobs.start(), 'jobs resumed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -93,14 +113,20 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       (stopping ??= (async () => {
         draining = true;
         log.info({ drain_timeout_seconds: config.drain_timeout_seconds }, 'modelmora draining');
+        // Jobs stop feeding the engine; the ones it holds finish in its drain (or stay unfinished on disk).
+        const jobsDrained = jobs.drain();
         await started.drain(config.drain_timeout_seconds * 1000);
+        await jobsDrained;
+        await jobStore?.close();
         await app.close();
+        artifacts.stop();
         lock.release();
         log.info('modelmora stopped');
       })());
-    return { config, url, app, engine: started, log, stop };
+    return { config, url, app, engine: started, jobs, log, stop };
   } catch (err) {
     await engine?.drain(0).catch(() => undefined);
+    await jobStore?.close().catch(() => undefined);
     lock.release();
     throw err;
   }

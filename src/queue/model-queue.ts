@@ -1,14 +1,16 @@
 import type { Clock, Timer } from '../domain/clock.js';
+import type { InferenceProgress } from '../domain/engine.js';
 import { ModelMoraError, toModelMoraError } from '../domain/errors.js';
 import type { InferenceItem, ItemOutput } from '../domain/inference.js';
-import type { RunnerBatch, RunnerBatchResult } from '../domain/runner.js';
+import type { RunnerBatch, RunnerBatchResult, RunnerProgress } from '../domain/runner.js';
 import type { Priority } from '../domain/task-type.js';
 import { parametersKey } from './parameters-key.js';
 import { PriorityQueue, type QueueEntry } from './priority-queue.js';
 
 /** The model's runner for one batch; the queue releases it as soon as the batch is done. */
 export interface BatchLease {
-  run(batch: RunnerBatch): Promise<RunnerBatchResult>;
+  /** `signal` aborts once no request of the batch is still waiting for it (all cancelled or timed out). */
+  run(batch: RunnerBatch, signal?: AbortSignal, onProgress?: (event: RunnerProgress) => void): Promise<RunnerBatchResult>;
   release(): void;
 }
 
@@ -43,6 +45,8 @@ export interface QueuedRequest {
   deadline: number;
   /** Aborted when the client goes away: the request is dropped and fails with CANCELLED. */
   signal?: AbortSignal;
+  /** Progress of this request's items while its batch runs; itemIndex indexes `items`. */
+  onProgress?: (event: InferenceProgress) => void;
 }
 
 export interface QueuedResult {
@@ -64,6 +68,8 @@ interface Pending {
   onAbort: (() => void) | undefined;
   resolve(result: QueuedResult): void;
   reject(err: ModelMoraError): void;
+  /** Set while its batch runs: told when this request settles, so a batch nobody waits for stops. */
+  onSettled: (() => void) | undefined;
 }
 
 /** Until the first batch is measured, Retry-After assumes this long per batch. */
@@ -146,6 +152,7 @@ export class ModelQueue {
         onAbort: undefined,
         resolve,
         reject,
+        onSettled: undefined,
       };
       pending.entry = this.queue.enqueue(pending, request.priority, now);
       this.waitingItems += request.items.length;
@@ -192,6 +199,7 @@ export class ModelQueue {
     pending.settled = true;
     pending.deadlineTimer?.cancel();
     if (pending.onAbort) pending.request.signal?.removeEventListener('abort', pending.onAbort);
+    pending.onSettled?.();
   }
 
   /** Starts a batch when one is due, or arms the max-delay timer for when it will be. */
@@ -243,8 +251,16 @@ export class ModelQueue {
     const items = batch.flatMap((p) => p.request.items);
     this.inFlightRequests += batch.length;
     this.depthChanged();
+    // Once every request of the batch has gone (cancelled, timed out), the runner stops working
+    // for nobody: a long generation is aborted rather than finished and dropped.
+    const abandon = new AbortController();
+    for (const pending of batch) {
+      pending.onSettled = () => {
+        if (batch.every((p) => p.settled)) abandon.abort();
+      };
+    }
     try {
-      const result = await lease.run({ items, parameters: batch[0]!.request.parameters });
+      const result = await lease.run({ items, parameters: batch[0]!.request.parameters }, abandon.signal, routeProgress(batch));
       if (result.outputs.length !== items.length) {
         throw new ModelMoraError('INFERENCE_FAILED', `Runner returned ${result.outputs.length} outputs for ${items.length} inputs`);
       }
@@ -263,6 +279,7 @@ export class ModelQueue {
       const error = toModelMoraError(err, 'INFERENCE_FAILED');
       for (const pending of batch) this.fail(pending, error);
     } finally {
+      for (const pending of batch) pending.onSettled = undefined;
       this.inFlightRequests -= batch.length;
       lease.release();
       this.busy = false;
@@ -309,6 +326,26 @@ export class ModelQueue {
   private depthChanged(): void {
     this.options.onDepth?.(this.queue.sizes());
   }
+}
+
+/**
+ * Maps a runner event on batch item i to the request owning that item, with the item's index
+ * within that request. Requests that already settled (cancelled, timed out) hear nothing more.
+ */
+function routeProgress(batch: readonly Pending[]): ((event: RunnerProgress) => void) | undefined {
+  if (!batch.some((p) => p.request.onProgress)) return undefined;
+  const owners: Array<{ pending: Pending; itemIndex: number }> = [];
+  for (const pending of batch) pending.request.items.forEach((_item, itemIndex) => owners.push({ pending, itemIndex }));
+  return (event) => {
+    const owner = owners[event.item];
+    if (!owner || owner.pending.settled || !owner.pending.request.onProgress) return;
+    const { item: _item, ...rest } = event;
+    try {
+      owner.pending.request.onProgress({ ...rest, itemIndex: owner.itemIndex });
+    } catch {
+      // One caller's broken listener must not fail the batch of the others.
+    }
+  };
 }
 
 function timedOut(): ModelMoraError {

@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../domain/errors.js';
 import type { ItemOutput } from '../domain/inference.js';
-import type { LoadSpec, RunnerBatch } from '../domain/runner.js';
+import type { LoadSpec, RunnerBatch, RunnerProgress } from '../domain/runner.js';
 
 /**
  * The IPC protocol between the daemon and a runner process. Both sides use Node's `advanced`
@@ -27,8 +27,8 @@ export type ChildMessage =
   | { type: 'result'; id: number; outputs: ItemOutput[]; inferenceMs: number }
   /** No id: the load failed. `message` is already safe to show (no absolute paths). */
   | { type: 'error'; id?: number; code: ErrorCode; message: string }
-  /** For long tasks (generation, diffusion): 0..100 and an optional stage name. */
-  | { type: 'progress'; id: number; progress: number; stage?: string }
+  /** Per item of run `id`, while it works: tokens as produced (txt2txt), steps (txt2img), 0..100. */
+  | { type: 'progress'; id: number; event: RunnerProgress }
   | { type: 'rss'; id: number; rssBytes: number };
 
 const PARENT_TYPES = new Set(['load', 'run', 'cancel', 'rss', 'shutdown']);

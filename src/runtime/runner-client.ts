@@ -2,7 +2,7 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isErrorCode, ModelMoraError } from '../domain/errors.js';
-import type { LoadSpec, RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle } from '../domain/runner.js';
+import type { LoadSpec, RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle, RunnerProgress } from '../domain/runner.js';
 import { isChildMessage, type ChildMessage, type ParentMessage } from './messages.js';
 import { safeMessage } from './safe-message.js';
 
@@ -52,6 +52,7 @@ async function startRunner(spec: LoadSpec, options: RunnerFactoryOptions, signal
 interface PendingRun {
   resolve(result: RunnerBatchResult): void;
   reject(err: ModelMoraError): void;
+  onProgress: ((event: RunnerProgress) => void) | undefined;
 }
 
 class ChildRunner implements RunnerHandle {
@@ -147,7 +148,7 @@ class ChildRunner implements RunnerHandle {
     });
   }
 
-  run(batch: RunnerBatch, signal?: AbortSignal): Promise<RunnerBatchResult> {
+  run(batch: RunnerBatch, signal?: AbortSignal, onProgress?: (event: RunnerProgress) => void): Promise<RunnerBatchResult> {
     const refused = this.refusal();
     if (refused) return Promise.reject(refused);
     if (signal?.aborted) return Promise.reject(new ModelMoraError('CANCELLED', 'Request was cancelled'));
@@ -169,6 +170,7 @@ class ChildRunner implements RunnerHandle {
           done();
           reject(err);
         },
+        onProgress,
       });
       signal?.addEventListener('abort', onAbort, { once: true });
       if (!this.post({ type: 'run', id, batch })) {
@@ -227,8 +229,21 @@ class ChildRunner implements RunnerHandle {
       const code = isErrorCode(message.code) ? message.code : 'INFERENCE_FAILED';
       this.pending.get(message.id)?.reject(new ModelMoraError(code, this.safe(message.message)));
       this.pending.delete(message.id);
+    } else if (message.type === 'progress') {
+      this.reportProgress(message.id, message.event);
     } else if (message.type === 'rss') {
       this.rssWaiters.get(message.id)?.(message.rssBytes);
+    }
+  }
+
+  /** A listener that throws must not break the IPC channel's message loop. */
+  private reportProgress(id: number, event: RunnerProgress): void {
+    const listener = this.pending.get(id)?.onProgress;
+    if (!listener || !isProgressEvent(event)) return;
+    try {
+      listener(event);
+    } catch {
+      // The caller's stream is gone; the run goes on and its result is dropped there.
     }
   }
 
@@ -272,4 +287,8 @@ class ChildRunner implements RunnerHandle {
   private safe(text: string): string {
     return safeMessage(text, this.spec.folder);
   }
+}
+
+function isProgressEvent(value: unknown): value is RunnerProgress {
+  return typeof value === 'object' && value !== null && Number.isInteger((value as { item?: unknown }).item);
 }

@@ -66,7 +66,7 @@ async function drain(): Promise<void> {
     try {
       const outputs = await handler.run(run.batch, {
         signal: run.abort.signal,
-        progress: (progress, stage) => send({ type: 'progress', id: run.id, progress, ...(stage ? { stage } : {}) }),
+        progress: (event) => send({ type: 'progress', id: run.id, event }),
       });
       if (outputs.length !== run.batch.items.length) {
         throw new ModelMoraError('INFERENCE_FAILED', `The model returned ${outputs.length} outputs for ${run.batch.items.length} inputs`);

@@ -1,6 +1,6 @@
 import type { Config } from '../config/config.js';
 import { systemClock, type Clock } from '../domain/clock.js';
-import type { Engine, ModelStatus, QueueDepth } from '../domain/engine.js';
+import type { Engine, InferOptions, ModelStatus, QueueDepth } from '../domain/engine.js';
 import { ModelMoraError, toModelMoraError } from '../domain/errors.js';
 import type { InferenceRequest, InferenceResult } from '../domain/inference.js';
 import type { RunnerFactory } from '../domain/runner.js';
@@ -55,7 +55,7 @@ export class ServingEngine implements Engine {
     });
   }
 
-  async infer(request: InferenceRequest, options: { signal?: AbortSignal } = {}): Promise<InferenceResult> {
+  async infer(request: InferenceRequest, options: InferOptions = {}): Promise<InferenceResult> {
     const started = this.clock.now();
     let spec: ModelServingSpec | undefined;
     try {
@@ -72,6 +72,7 @@ export class ServingEngine implements Engine {
         priority: request.priority,
         deadline: started + request.timeoutSeconds * 1000,
         signal: options.signal,
+        onProgress: options.onProgress,
       });
       const totalMs = this.clock.now() - started;
       notify(this.observer, 'queueWait', { modelId: request.modelId, priority: request.priority, ms: done.queueMs });

@@ -1,7 +1,7 @@
 import type { Clock } from '../domain/clock.js';
 import type { ModelStatus } from '../domain/engine.js';
 import { ModelMoraError } from '../domain/errors.js';
-import type { RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle } from '../domain/runner.js';
+import type { RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle, RunnerProgress } from '../domain/runner.js';
 import { planEviction } from './eviction-policy.js';
 import { notify, type EngineObserver, type EvictionReason } from './observer.js';
 import { deathWatch, newResident, residentStatus, type Resident } from './resident.js';
@@ -23,7 +23,8 @@ export interface ResidencyOptions {
 /** A model's runner, held for one batch. */
 export interface RunnerLease {
   readonly handle: RunnerHandle;
-  run(batch: RunnerBatch): Promise<RunnerBatchResult>;
+  /** `signal` cancels the runner's work; `onProgress` gets its per-item progress (tokens, steps). */
+  run(batch: RunnerBatch, signal?: AbortSignal, onProgress?: (event: RunnerProgress) => void): Promise<RunnerBatchResult>;
   /** Idempotent. */
   release(): void;
 }
@@ -263,9 +264,9 @@ export class Residency {
     let released = false;
     return {
       handle,
-      run: async (batch) => {
+      run: async (batch, signal, onProgress) => {
         try {
-          const result = await Promise.race([handle.run(batch), died]);
+          const result = await Promise.race([handle.run(batch, signal, onProgress), died]);
           entry.failures = 0;
           entry.lastError = undefined;
           entry.lastCheckAt = this.now;

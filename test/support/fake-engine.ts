@@ -1,4 +1,4 @@
-import type { Engine, ModelStatus, QueueDepth } from '../../src/domain/engine.js';
+import type { Engine, InferOptions, ModelStatus, QueueDepth } from '../../src/domain/engine.js';
 import { ModelMoraError } from '../../src/domain/errors.js';
 import type { InferenceRequest, InferenceResult, ItemOutput } from '../../src/domain/inference.js';
 import type { TaskType } from '../../src/domain/task-type.js';
@@ -18,11 +18,11 @@ export class FakeEngine implements Engine {
   budgetMb = 4096;
   taskType: TaskType = 'txt2embed';
   /** Replaces the default answer: throw to fail, await the signal to hang. */
-  behaviour: ((request: InferenceRequest, signal: AbortSignal | undefined) => Promise<InferenceResult>) | undefined;
+  behaviour: ((request: InferenceRequest, signal: AbortSignal | undefined, options: InferOptions) => Promise<InferenceResult>) | undefined;
 
-  async infer(request: InferenceRequest, options: { signal?: AbortSignal } = {}): Promise<InferenceResult> {
+  async infer(request: InferenceRequest, options: InferOptions = {}): Promise<InferenceResult> {
     this.inferCalls.push({ request, signal: options.signal });
-    if (this.behaviour) return this.behaviour(request, options.signal);
+    if (this.behaviour) return this.behaviour(request, options.signal, options);
     const outputs: ItemOutput[] = request.items.map((item) =>
       item.kind === 'text'
         ? { kind: 'embedding', embedding: Float32Array.from([item.text.length, item.text.split(/\s+/).length, 0.5]) }

@@ -40,10 +40,16 @@ export function installErrorHandlers(app: FastifyInstance): void {
   });
 }
 
-export function sendError(request: FastifyRequest, reply: FastifyReply, err: ModelMoraError): FastifyReply {
-  const body: ErrorBody = { error_code: err.code, message: err.message, trace_id: request.id };
+/** The document's Error / ValidationError body of an error (also sent as an SSE `error` event). */
+export function errorBody(err: ModelMoraError, traceId: string): ErrorBody {
+  const body: ErrorBody = { error_code: err.code, message: err.message, trace_id: traceId };
   if (err.details !== undefined) body.details = err.details;
   if (err.fieldErrors !== undefined) body.validation_errors = err.fieldErrors.slice(0, MAX_FIELD_ERRORS);
+  return body;
+}
+
+export function sendError(request: FastifyRequest, reply: FastifyReply, err: ModelMoraError): FastifyReply {
+  const body = errorBody(err, request.id);
   if (err.code === 'RATE_LIMIT_EXCEEDED') {
     const seconds = Number(err.details?.['retry_after_seconds']);
     reply.header('retry-after', String(Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 1));

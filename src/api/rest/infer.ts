@@ -1,13 +1,15 @@
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
-import { ModelMoraError } from '../../domain/errors.js';
+import { ModelMoraError, validationError } from '../../domain/errors.js';
 import type { InferenceResult, ItemOutput } from '../../domain/inference.js';
 import type { TaskType } from '../../domain/task-type.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
-import { toInferenceRequest } from '../inference-input.js';
+import { readInferenceRequest } from '../inference-input.js';
 import type { RouteDeps } from './app.js';
-import { modelIdOf, modelRoute } from './model-path.js';
+import { placeImages, type ImageRef } from './artifacts.js';
+import { modelIdOf, modelRoute, type ModelRoute } from './model-path.js';
+import { streamInference } from './infer-stream.js';
 import { errorResponses } from './schemas.js';
 
 const IMAGE_INPUT_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
@@ -15,9 +17,6 @@ const IMAGE_INPUT_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
 /** POST /infer/{model_id} (API document §2.4.1): validate, queue on the engine, answer. */
 export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, { deps }) => {
   const { registry, engine, metrics, config } = deps;
-  const mb = 1024 * 1024;
-  const textLimit = Math.round(config.body_limit_mb * mb);
-  const imageLimit = Math.max(textLimit, Math.round(config.image_body_limit_mb * mb));
 
   modelRoute(app, {
     method: 'POST',
@@ -44,25 +43,16 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
         }),
       },
     },
-    options: {
-      // The route takes image-sized bodies; preParsing narrows that to body_limit_mb for text models.
-      bodyLimit: imageLimit,
-      // toInferenceRequest is the one validator (shared with gRPC); the schema above documents it.
-      validatorCompiler: () => () => true,
-      preParsing: async (request, _reply, payload) => {
-        const record = await registry.get(modelIdOf(request));
-        const limit = IMAGE_INPUT_TASKS.includes(record.task_type) ? imageLimit : textLimit;
-        if (Number(request.headers['content-length']) > limit) throw tooLarge(limit);
-        return limitStream(payload, limit);
-      },
-    },
+    options: inferenceBodyOptions(deps),
     handler: async (request, reply, id) => {
       const record = await registry.get(id);
       const started = performance.now();
       const seconds = () => (performance.now() - started) / 1000;
       let input;
+      let stream: boolean;
       try {
-        input = toInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
+        input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
+        stream = wantsStream(request.body);
       } catch (err) {
         metrics.requestDone(id, requestStatusOf(err), seconds());
         throw err;
@@ -76,10 +66,19 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
       };
       reply.raw.on('close', onClose);
       if (request.raw.socket?.destroyed) controller.abort();
+      if (stream) {
+        const outcome = await streamInference(request, reply, input.batched, controller,
+          (onProgress) => engine.infer(input, { signal: controller.signal, onProgress }), toInferenceResponse);
+        reply.raw.off('close', onClose);
+        const status = outcome.ok ? 'success' : controller.signal.aborted ? 'cancelled' : requestStatusOf(outcome.error);
+        metrics.requestDone(id, status, seconds());
+        return reply;
+      }
       try {
         const result = await engine.infer(input, { signal: controller.signal });
+        const images = await placeImages(result.outputs, deps.artifacts, request);
         metrics.requestDone(id, 'success', seconds());
-        return toInferenceResponse(result);
+        return toInferenceResponse(result, images);
       } catch (err) {
         metrics.requestDone(id, controller.signal.aborted ? 'cancelled' : requestStatusOf(err), seconds());
         throw err;
@@ -90,8 +89,38 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
   });
 };
 
-/** The document's InferenceResponse: output_data keyed by what the outputs are. */
-export function toInferenceResponse(result: InferenceResult): {
+/** `stream`: absent or a boolean; anything else is a VALIDATION_ERROR before any work. */
+function wantsStream(body: unknown): boolean {
+  const value = (body as { stream?: unknown }).stream;
+  if (value === undefined) return false;
+  if (typeof value !== 'boolean') throw validationError([{ field: 'stream', message: 'must be true or false' }]);
+  return value;
+}
+
+/** Body limits of inference routes (sync and async): image-sized for image models, body_limit_mb otherwise. */
+export function inferenceBodyOptions(deps: Pick<RouteDeps, 'registry' | 'config'>): NonNullable<ModelRoute['options']> {
+  const mb = 1024 * 1024;
+  const textLimit = Math.round(deps.config.body_limit_mb * mb);
+  const imageLimit = Math.max(textLimit, Math.round(deps.config.image_body_limit_mb * mb));
+  return {
+    // The route takes image-sized bodies; preParsing narrows that to body_limit_mb for text models.
+    bodyLimit: imageLimit,
+    // toInferenceRequest is the one validator (shared with gRPC); the schema documents it.
+    validatorCompiler: () => () => true,
+    preParsing: async (request, _reply, payload) => {
+      const record = await deps.registry.get(modelIdOf(request));
+      const limit = IMAGE_INPUT_TASKS.includes(record.task_type) ? imageLimit : textLimit;
+      if (Number(request.headers['content-length']) > limit) throw tooLarge(limit);
+      return limitStream(payload, limit);
+    },
+  };
+}
+
+/**
+ * The document's InferenceResponse: output_data keyed by what the outputs are. `images` says how
+ * each image goes back (placeImages); without it images are inline base64.
+ */
+export function toInferenceResponse(result: InferenceResult, images?: readonly ImageRef[]): {
   model_id: string;
   output_data: Record<string, unknown>;
   metadata: InferenceResult['metadata'];
@@ -100,7 +129,7 @@ export function toInferenceResponse(result: InferenceResult): {
   const of = <K extends ItemOutput['kind']>(kind: K) => result.outputs.filter((o): o is Extract<ItemOutput, { kind: K }> => o.kind === kind);
   const embeddings = of('embedding').map((o) => toNumbers(o.embedding));
   const texts = of('text').map((o) => o.text);
-  const images = of('image').map((o) => Buffer.from(o.png).toString('base64'));
+  const refs = images ?? of('image').map((o): ImageRef => ({ image_base64: Buffer.from(o.png).toString('base64') }));
   if (embeddings.length > 0) {
     if (result.batched) output['embeddings'] = embeddings;
     else output['embedding'] = embeddings[0];
@@ -109,9 +138,10 @@ export function toInferenceResponse(result: InferenceResult): {
     if (result.batched) output['texts'] = texts;
     else output['text'] = texts[0];
   }
-  if (images.length > 0) {
-    if (result.batched) output['images_base64'] = images;
-    else output['image_base64'] = images[0];
+  if (refs.length > 0) {
+    if (!result.batched) Object.assign(output, refs[0]);
+    else if (refs.every((r) => 'image_base64' in r)) output['images_base64'] = refs.map((r) => r.image_base64);
+    else output['image_urls'] = refs.map((r) => ('image_url' in r ? r.image_url : undefined));
   }
   return { model_id: result.modelId, output_data: output, metadata: result.metadata };
 }

@@ -211,6 +211,12 @@ export const InferenceRequest = {
     parameters: { type: 'object', additionalProperties: true, description: 'Task-specific inference parameters' },
     priority: { type: 'string', enum: [...PRIORITIES], default: 'medium' },
     timeout_seconds: { type: 'integer', minimum: 1, maximum: 600, default: 60 },
+    stream: {
+      type: 'boolean',
+      default: false,
+      description:
+        'Answer as Server-Sent Events (text/event-stream): `event: token` with data {"token": "..."} (plus "index" for a list) per generated piece, then `event: done` with the InferenceResponse, or `event: error` with the Error body. Closing the connection cancels generation.',
+    },
   },
 } as const;
 
@@ -221,7 +227,9 @@ export const InferenceResponse = {
     model_id: { type: 'string' },
     output_data: {
       type: 'object',
-      description: 'embedding (one text/image) or embeddings (a list); text or texts; image_base64 or images_base64 (PNG)',
+      description:
+        'embedding (one text/image) or embeddings (a list); text or texts; image_base64 or images_base64 (PNG), or image_url / image_urls ' +
+        '(GET them; used when a PNG is larger than inline_image_max_kb)',
       properties: {
         embedding: { type: 'array', items: { type: 'number' } },
         embeddings: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
@@ -229,6 +237,8 @@ export const InferenceResponse = {
         texts: { type: 'array', items: { type: 'string' } },
         image_base64: { type: 'string' },
         images_base64: { type: 'array', items: { type: 'string' } },
+        image_url: { type: 'string', format: 'uri' },
+        image_urls: { type: 'array', items: { type: 'string', format: 'uri' } },
       },
     },
     metadata: {

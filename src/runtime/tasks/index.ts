@@ -1,14 +1,17 @@
 import { ModelMoraError } from '../../domain/errors.js';
 import type { ItemOutput } from '../../domain/inference.js';
-import type { LoadSpec, RunnerBatch } from '../../domain/runner.js';
+import type { LoadSpec, RunnerBatch, RunnerProgress } from '../../domain/runner.js';
 import type { TaskType } from '../../domain/task-type.js';
 
 /** What a handler may use while it runs one batch. */
 export interface TaskContext {
   /** Aborted when the parent cancels this run; handlers of short tasks may ignore it. */
   signal: AbortSignal;
-  /** For long tasks: 0..100 and an optional stage name. */
-  progress(progress: number, stage?: string): void;
+  /**
+   * Reports progress of one item (`event.item` indexes batch.items): a token just produced,
+   * a step done, or 0..100. The daemon routes it to the request that owns the item.
+   */
+  progress(event: RunnerProgress): void;
 }
 
 /** A loaded model inside the runner process. Outputs are one per input item, in input order. */
@@ -23,9 +26,30 @@ export type TaskLoader = (spec: LoadSpec) => Promise<TaskHandler>;
  * Task type -> handler module. Imported lazily so a runner only pulls in the code (and native
  * modules) of its own task. A later task type plugs in with one line here.
  */
-const LOADERS: Partial<Record<TaskType, () => Promise<TaskLoader>>> = {
+const LOADERS: Partial<Record<TaskType, (spec: LoadSpec) => Promise<TaskLoader>>> = {
   txt2embed: async () => (await import('./txt2embed.js')).loadTxt2Embed,
+  img2embed: async () => (await import('./img2embed.js')).loadImg2Embed,
+  img2txt: async (spec) => familyLoader('img2txt', IMG2TXT_FAMILIES, spec),
+  txt2txt: async () => (await import('./txt2txt.js')).loadTxt2Txt,
+  txt2img: async () => (await import('./txt2img.js')).loadTxt2Img,
 };
+
+/**
+ * img2txt has several model families; the model's `config.family` picks one (default
+ * `captioning`). A family plugs in with one line here.
+ */
+const IMG2TXT_FAMILIES: Record<string, () => Promise<TaskLoader>> = {
+  captioning: async () => (await import('./img2txt-caption.js')).loadImageCaptioner,
+};
+
+function familyLoader(task: TaskType, families: Record<string, () => Promise<TaskLoader>>, spec: LoadSpec): Promise<TaskLoader> {
+  const family = spec.config.family ?? 'captioning';
+  const load = typeof family === 'string' && Object.hasOwn(families, family) ? families[family] : undefined;
+  if (!load) {
+    throw new ModelMoraError('MODEL_LOAD_FAILED', `config.family '${String(family)}' is not a ${task} family (known: ${Object.keys(families).join(', ')})`);
+  }
+  return load();
+}
 
 export function supportedTaskTypes(): TaskType[] {
   return Object.keys(LOADERS) as TaskType[];
@@ -36,6 +60,6 @@ export async function loadTaskHandler(spec: LoadSpec): Promise<TaskHandler> {
   if (!importLoader) {
     throw new ModelMoraError('MODEL_LOAD_FAILED', `Task type '${String(spec.taskType)}' is not supported by this runner`);
   }
-  const load = await importLoader();
+  const load = await importLoader(spec);
   return load(spec);
 }

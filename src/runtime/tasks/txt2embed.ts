@@ -1,10 +1,11 @@
-import { existsSync, statSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { env, LogLevel, pipeline, type FeatureExtractionPipeline, type Tensor } from '@huggingface/transformers';
+import { pipeline, type FeatureExtractionPipeline, type Tensor } from '@huggingface/transformers';
 import { ModelMoraError } from '../../domain/errors.js';
 import type { ItemOutput } from '../../domain/inference.js';
 import type { LoadSpec, RunnerBatch } from '../../domain/runner.js';
 import type { TaskHandler } from './index.js';
+import { checkModelFolder, configureOffline } from './transformers-setup.js';
 
 export type Pooling = 'mean' | 'cls';
 
@@ -53,20 +54,9 @@ function pickDtype(folder: string, declared: Txt2EmbedConfig['dtype']): Txt2Embe
   return 'fp32';
 }
 
-/** Never reach the network from a runner: every file is already in the cache, verified. */
-function configureOffline(): void {
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.useFSCache = false;
-  env.useBrowserCache = false;
-  env.logLevel = LogLevel.ERROR;
-}
-
 export async function loadTxt2Embed(spec: LoadSpec): Promise<TaskHandler> {
   const config = parseTxt2EmbedConfig(spec.config);
-  if (!path.isAbsolute(spec.folder) || !existsSync(spec.folder) || !statSync(spec.folder).isDirectory()) {
-    throw new ModelMoraError('MODEL_LOAD_FAILED', `The files of model '${spec.modelId}' are missing from the cache`);
-  }
+  checkModelFolder(spec);
   configureOffline();
   const threads = spec.threads !== undefined && spec.threads > 0 ? spec.threads : undefined;
   // An absolute path is not a valid Hub id, so transformers.js reads the folder as is.

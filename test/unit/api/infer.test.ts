@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import type { InferenceRequest, InferenceResult, ItemOutput } from '../../../src/domain/inference.js';
+import { solidImage } from '../../support/images.js';
 import { parsePrometheus, sampleValue } from '../../support/prom-parse.js';
 import { testApp, type TestApp } from '../../support/rest-app.js';
 
@@ -69,11 +70,12 @@ describe('POST /infer/{model_id}', () => {
   });
 
   it('passes priority, timeout and base64 images through', async () => {
-    const res = await infer('org/vision', { input_data: { image: 'AAECAw==' }, priority: 'low', timeout_seconds: 300 });
+    const png = await solidImage('png', 3, 2);
+    const res = await infer('org/vision', { input_data: { image: png.toString('base64') }, priority: 'low', timeout_seconds: 300 });
     assert.equal(res.statusCode, 200);
-    assert.deepEqual(res.json().output_data, { embedding: [4, 0, 0] });
+    assert.deepEqual(res.json().output_data, { embedding: [png.length, 0, 0] });
     const call = t.engine.inferCalls[0]?.request;
-    assert.deepEqual(call?.items, [{ kind: 'image', image: new Uint8Array([0, 1, 2, 3]) }]);
+    assert.deepEqual(call?.items, [{ kind: 'image', image: new Uint8Array(png) }]);
     assert.equal(call?.priority, 'low');
     assert.equal(call?.timeoutSeconds, 300);
   });
@@ -99,7 +101,7 @@ describe('POST /infer/{model_id}', () => {
     const big = await infer('org/embed', { input_data: { text: Array.from({ length: 9 }, (_, i) => `t${i}`) } });
     assert.equal(big.statusCode, 413);
     assert.equal(big.json().error_code, 'BATCH_SIZE_EXCEEDED');
-    const wrong = await infer('org/embed', { input_data: { image: 'AAAA' } });
+    const wrong = await infer('org/embed', { input_data: { image: (await solidImage('png', 2, 2)).toString('base64') } });
     assert.equal(wrong.statusCode, 400);
     assert.equal(wrong.json().error_code, 'INVALID_INPUT');
   });
@@ -158,8 +160,10 @@ describe('POST /infer/{model_id}', () => {
     const text = await infer('org/embed', { input_data: { text: 'x' }, parameters: { padding } });
     assert.equal(text.statusCode, 413);
     assert.equal(text.json().error_code, 'PAYLOAD_TOO_LARGE');
+    // Accepted by the body limit, then refused by the image checks (zeros are no image).
     const image = await infer('org/vision', { input_data: { image: padding } });
-    assert.equal(image.statusCode, 200);
+    assert.equal(image.statusCode, 400);
+    assert.equal(image.json().error_code, 'INVALID_INPUT');
     const huge = await infer('org/vision', { input_data: { image: 'A'.repeat(5 * 1024 * 1024) } });
     assert.equal(huge.statusCode, 413);
     assert.equal(huge.json().error_code, 'PAYLOAD_TOO_LARGE');

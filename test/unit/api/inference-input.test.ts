@@ -3,7 +3,9 @@ import { describe, it } from 'node:test';
 import { toInferenceRequest, type InputLimits } from '../../../src/api/inference-input.js';
 import { ModelMoraError, type FieldError } from '../../../src/domain/errors.js';
 
-const limits: InputLimits = { max_inputs: 4, max_text_chars: 10, default_timeout_seconds: 60 };
+const limits: InputLimits = { max_inputs: 4, max_text_chars: 10, default_timeout_seconds: 60, max_image_pixels: 1_000_000 };
+/** A 1x1 black PNG (what sharp writes). */
+const PNG_1x1 = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAACXBIWXMAAAPoAAAD6AG1e1JrAAAADElEQVQImWNgYGAAAAAEAAGjChXjAAAAAElFTkSuQmCC';
 
 function fieldErrors(body: unknown): FieldError[] {
   try {
@@ -69,7 +71,7 @@ describe('toInferenceRequest', () => {
   });
 
   it('decodes base64 and data: URL images, and refuses remote URLs and bad base64', () => {
-    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2]);
+    const png = Buffer.from(PNG_1x1, 'base64');
     const single = toInferenceRequest('org/m', { input_data: { image: png.toString('base64') } }, limits);
     assert.deepEqual(single.items, [{ kind: 'image', image: new Uint8Array(png) }]);
     const list = toInferenceRequest('org/m', { input_data: { image: [`data:image/png;base64,${png.toString('base64')}`] } }, limits);
@@ -78,20 +80,23 @@ describe('toInferenceRequest', () => {
     assert.deepEqual(fieldErrors({ input_data: { image: 'https://example.com/cat.png' } }), [
       { field: 'input_data.image', message: 'image URLs are not fetched; send the image as base64' },
     ]);
-    assert.deepEqual(fieldErrors({ input_data: { image: ['AAAA', 'not base64!'] } }), [
-      { field: 'input_data.image[1]', message: 'must be base64 (optionally a data:image/...;base64, URL)' },
-    ]);
+    assert.throws(
+      () => toInferenceRequest('org/m', { input_data: { image: [PNG_1x1, 'not base64!'] } }, limits),
+      (err: unknown) =>
+        err instanceof ModelMoraError && err.code === 'INVALID_INPUT' &&
+        JSON.stringify(err.fieldErrors) === JSON.stringify([{ field: 'input_data.image[1]', message: 'must be base64 (optionally a data:image/...;base64, URL)' }]),
+    );
   });
 
   it('answers INVALID_INPUT when the input does not suit the task type', () => {
     assert.throws(
-      () => toInferenceRequest('org/m', { input_data: { image: 'AAAA' } }, limits, { taskType: 'txt2embed' }),
+      () => toInferenceRequest('org/m', { input_data: { image: PNG_1x1 } }, limits, { taskType: 'txt2embed' }),
       (err: unknown) => err instanceof ModelMoraError && err.code === 'INVALID_INPUT' && /takes input_data\.text/.test(err.message),
     );
     assert.throws(
       () => toInferenceRequest('org/m', { input_data: { text: 'a' } }, limits, { taskType: 'img2txt' }),
       (err: unknown) => err instanceof ModelMoraError && err.code === 'INVALID_INPUT',
     );
-    assert.equal(toInferenceRequest('org/m', { input_data: { image: 'AAAA' } }, limits, { taskType: 'img2embed' }).items.length, 1);
+    assert.equal(toInferenceRequest('org/m', { input_data: { image: PNG_1x1 } }, limits, { taskType: 'img2embed' }).items.length, 1);
   });
 });

@@ -25,6 +25,7 @@ describe('OpenAPI document', () => {
       .sort();
     assert.deepEqual(operations, [
       'DELETE /models/{model_id}',
+      'GET /artifacts/{id}',
       'GET /health/live',
       'GET /health/models',
       'GET /health/ready',

@@ -154,3 +154,22 @@ test('drain timeout: what still waits fails with SERVICE_UNAVAILABLE and runners
   assert.deepEqual(t.runners.stops, ['org/a']);
   assert.deepEqual(t.runners.calls.map((c) => c.texts[0]), ['stuck']);
 });
+
+test('infer passes the runner progress of its own items to options.onProgress', async () => {
+  const t = engineSetup();
+  t.runners.emitProgress = true;
+  const mine: unknown[] = [];
+  const other: unknown[] = [];
+  const a = t.infer('org/a', ['once upon', 'a time'], { onProgress: (e) => mine.push(e) });
+  const b = t.infer('org/a', ['other words'], { onProgress: (e) => other.push(e) });
+  await t.clock.advance(2);
+  await Promise.all([a, b]);
+  assert.equal(t.runners.calls.length, 1, 'both requests shared one runner call');
+  assert.deepEqual(mine, [
+    { itemIndex: 0, token: 'once', progress: 50 },
+    { itemIndex: 0, token: ' upon', progress: 100 },
+    { itemIndex: 1, token: 'a', progress: 50 },
+    { itemIndex: 1, token: ' time', progress: 100 },
+  ]);
+  assert.deepEqual(other, [{ itemIndex: 0, token: 'other', progress: 50 }, { itemIndex: 0, token: ' words', progress: 100 }]);
+});
