@@ -136,8 +136,18 @@ function readText(value: unknown, field: string, limits: InputLimits, errors: Fi
 const DATA_URL = /^data:image\/[a-z0-9.+-]+;base64,/i;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
-/** Base64 or a `data:image/...;base64,` URL. Remote URLs are not fetched (no SSRF from here). */
+/**
+ * Base64 or a `data:image/...;base64,` URL (JSON), or raw bytes (gRPC `bytes`). Remote URLs are
+ * not fetched (no SSRF from here).
+ */
 function readImage(value: unknown, field: string, errors: FieldError[]): InferenceItem | undefined {
+  if (value instanceof Uint8Array) {
+    if (value.length === 0) {
+      errors.push({ field, message: 'must not be empty' });
+      return undefined;
+    }
+    return { kind: 'image', image: value };
+  }
   if (typeof value !== 'string') {
     errors.push({ field, message: 'must be a base64 string or a list of them' });
     return undefined;
