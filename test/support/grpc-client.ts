@@ -69,13 +69,16 @@ export function grpcClients(port: number, options: grpc.ChannelOptions = {}): Gr
       if (typeof fn !== 'function') throw new Error(`no method ${service}.${method}`);
       const metadata = new grpc.Metadata();
       for (const [k, v] of Object.entries(callOptions.metadata ?? {})) metadata.set(k, v);
-      let trailers: Record<string, string> = {};
-      const unaryCall = fn.call(client, request, metadata, callOptions.deadline ? { deadline: callOptions.deadline } : {}, (err: grpc.ServiceError | null, response: T) => {
+      let response: T | undefined;
+      const unaryCall = fn.call(client, request, metadata, callOptions.deadline ? { deadline: callOptions.deadline } : {}, (err: grpc.ServiceError | null, value: T) => {
         if (err) {
           reject(Object.assign(new Error(`${service}.${method}: ${err.code} ${err.details}`), { code: err.code, details: err.details, trailers: plain(err.metadata) }));
-        } else resolve({ response, trailers });
+        } else response = value;
       });
-      unaryCall.on('status', (status: grpc.StatusObject) => (trailers = plain(status.metadata)));
+      // grpc-js calls back before it emits the status, which carries the trailers of a success.
+      unaryCall.on('status', (status: grpc.StatusObject) => {
+        if (status.code === grpc.status.OK) resolve({ response: response as T, trailers: plain(status.metadata) });
+      });
     });
   return {
     ...clients,
