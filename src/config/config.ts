@@ -21,6 +21,7 @@ export interface Config {
   drain_timeout_seconds: number;
   runner_threads: number;
   job_retention: number;
+  job_concurrency: number;
   grpc_max_message_mb: number;
   body_limit_mb: number;
   image_body_limit_mb: number;

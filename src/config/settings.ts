@@ -39,6 +39,7 @@ export const SETTINGS = [
   { key: 'drain_timeout_seconds', env: ['MODELMORA_DRAIN_TIMEOUT_SECONDS'], type: 'int', default: 30, doc: 'Longest wait for in-flight work on SIGTERM' },
   { key: 'runner_threads', env: ['MODELMORA_RUNNER_THREADS'], type: 'int', default: 0, doc: 'onnxruntime intra-op threads per runner (0: runtime default)' },
   { key: 'job_retention', env: ['MODELMORA_JOB_RETENTION'], type: 'duration', default: '24h', doc: 'How long finished job results are kept' },
+  { key: 'job_concurrency', env: ['MODELMORA_JOB_CONCURRENCY'], type: 'int', default: 64, doc: 'Async jobs per model handed to the queue at once; more wait, durable, in the job queue' },
   { key: 'grpc_max_message_mb', env: ['MODELMORA_GRPC_MAX_MESSAGE_MB'], type: 'int', default: 16, doc: 'Largest gRPC message in either direction' },
   { key: 'body_limit_mb', env: ['MODELMORA_BODY_LIMIT_MB'], type: 'number', default: 1, doc: 'Largest REST body (image routes allow image_body_limit_mb)' },
   { key: 'image_body_limit_mb', env: ['MODELMORA_IMAGE_BODY_LIMIT_MB'], type: 'number', default: 32, doc: 'Largest REST body on inference routes of image models' },

@@ -6,6 +6,8 @@ import { buildGrpcServer, type GrpcServer } from '../api/grpc/server.js';
 import { buildApp } from '../api/rest/app.js';
 import { describeConfig, resolveConfig, type Config } from '../config/config.js';
 import { ModelMoraError } from '../domain/errors.js';
+import { DurableJobService } from '../jobs/job-service.js';
+import { LogJobStore } from '../jobs/log-job-store.js';
 import { metricsObserver } from '../metrics/engine-observer.js';
 import { Metrics } from '../metrics/metrics.js';
 import { openProject, type Project } from '../project/project.js';
@@ -36,6 +38,7 @@ export interface Daemon {
   grpcPort: number | undefined;
   app: FastifyInstance;
   engine: ServingEngine;
+  jobs: DurableJobService;
   log: Logger;
   /** Readiness 503, refuse new work, drain in-flight (bounded), stop runners and listeners. */
   stop(): Promise<void>;
@@ -48,6 +51,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const log = pino({ level: config.log_level, base: { pid: process.pid } }, options.logDestination ?? process.stdout);
   const lock = PidLock.acquire(config.home);
   let engine: ServingEngine | undefined;
+  let jobStore: LogJobStore | undefined;
   try {
     log.info({ config: describeConfig(config), version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
     const registry = await Registry.open({ home: config.home });
@@ -62,6 +66,15 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       lookup: (id) => catalog.lookup(id),
       observer: metricsObserver(metrics),
     });
+    jobStore = await LogJobStore.open(path.join(config.home, 'jobs'));
+    for (const warning of jobStore.warnings) log.warn({ warning }, 'job store recovered');
+    const jobs = new DurableJobService({
+      engine,
+      store: jobStore,
+      retentionMs: config.job_retention,
+      concurrencyPerModel: config.job_concurrency,
+      onWarning: (message, err) => log.warn(err === undefined ? {} : { err: safeError(err) }, message),
+    });
     let draining = false;
     const startedAt = new Date();
     const readiness = () => ({ ready: !draining, checks: { database: true, queue: !draining } });
@@ -71,6 +84,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       config,
       registry,
       engine,
+      jobs,
       metrics,
       download: catalog.download,
       downloads,
@@ -86,6 +100,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         throw new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down');
       }
     });
+    // Jobs accepted before a restart go first: they resume before the listener takes new ones.
+    log.info(await jobs.start(), 'jobs resumed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
@@ -94,7 +110,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     let grpc: GrpcServer | undefined;
     let grpcPort: number | undefined;
     if (config.grpc) {
-      const deps = { config, registry, engine, metrics, downloads, readiness, version: VERSION, startedAt, log };
+      const deps = { config, registry, engine, jobs, metrics, downloads, readiness, version: VERSION, startedAt, log };
       grpc = buildGrpcServer({ ...deps, removeFiles: catalog.removeFiles, lockFile: catalog.lockFile, draining: () => draining });
       grpcPort = await grpc.listen(config.host, config.grpc_port).catch(async (err: unknown) => {
         await app.close();
@@ -112,18 +128,23 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       (stopping ??= (async () => {
         draining = true;
         log.info({ drain_timeout_seconds: config.drain_timeout_seconds }, 'modelmora draining');
+        // Jobs stop feeding the engine; the ones it holds finish in its drain (or stay unfinished on disk).
+        const jobsDrained = jobs.drain();
         const drainMs = config.drain_timeout_seconds * 1000;
         const drainStarted = Date.now();
         await started.drain(drainMs);
+        await jobsDrained;
         // Calls still open (streams, answers being written) get what is left of the drain time.
         await grpc?.shutdown(Math.max(1000, drainMs - (Date.now() - drainStarted)));
+        await jobStore?.close();
         await app.close();
         lock.release();
         log.info('modelmora stopped');
       })());
-    return { config, url, grpcPort, app, engine: started, log, stop };
+    return { config, url, grpcPort, app, engine: started, jobs, log, stop };
   } catch (err) {
     await engine?.drain(0).catch(() => undefined);
+    await jobStore?.close().catch(() => undefined);
     lock.release();
     throw err;
   }

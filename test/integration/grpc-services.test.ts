@@ -226,13 +226,30 @@ describe('gRPC services against a real daemon', () => {
       assert.ok(sampleValue(metrics, 'modelmora_requests_total', { model_id: MODEL, status: 'success' }) >= 8);
     });
 
-    test('InferAsync and the job RPCs answer SERVICE_UNAVAILABLE while jobs are not wired', async () => {
-      const failure = await c.fail('inference', 'InferAsync', { model_id: MODEL, input_data: { text: 'later' } });
-      assert.equal(failure.code, S.UNAVAILABLE);
-      assert.equal(failure.trailers['error_code'], 'SERVICE_UNAVAILABLE');
-      for (const method of ['GetJobStatus', 'GetJobResult', 'CancelJob']) {
-        assert.equal((await c.fail('inference', method, { job_id: 'j1' })).trailers['error_code'], 'SERVICE_UNAVAILABLE');
+    test('InferAsync runs a durable job: GetJobStatus until completed, GetJobResult equals Infer, CancelJob of a finished job', async () => {
+      const text = 'a job that runs later';
+      const ref = (await c.call<{ job_id: string; status: string; created_at: Timestamp }>('inference', 'InferAsync', { model_id: MODEL, input_data: { text }, priority: 'PRIORITY_LOW' })).response;
+      assert.match(ref.job_id, /^[0-9a-f-]{36}$/);
+      assert.ok(['JOB_STATUS_QUEUED', 'JOB_STATUS_PROCESSING', 'JOB_STATUS_COMPLETED'].includes(ref.status), ref.status);
+      assert.ok(ref.created_at.seconds > 1_700_000_000);
+      let status: Msg = {};
+      for (let i = 0; i < 200 && status['status'] !== 'JOB_STATUS_COMPLETED' && status['status'] !== 'JOB_STATUS_FAILED'; i++) {
+        status = (await c.call('inference', 'GetJobStatus', { job_id: ref.job_id })).response;
+        if (status['status'] !== 'JOB_STATUS_COMPLETED') await sleep(50);
       }
+      assert.equal(status['status'], 'JOB_STATUS_COMPLETED');
+      assert.equal(status['model_id'], MODEL);
+      assert.equal(status['progress'], 100);
+      assert.ok((status['completed_at'] as Timestamp).seconds >= ref.created_at.seconds);
+      const result = (await c.call<InferenceResponse>('inference', 'GetJobResult', { job_id: ref.job_id })).response;
+      assert.deepEqual(result.output_data.embedding!.values, await embed(text));
+      const finished = await c.fail('inference', 'CancelJob', { job_id: ref.job_id });
+      assert.equal(finished.code, S.FAILED_PRECONDITION);
+      assert.equal(finished.trailers['error_code'], 'JOB_ALREADY_FINISHED');
+      const unknown = await c.fail('inference', 'GetJobStatus', { job_id: '00000000-0000-4000-8000-000000000000' });
+      assert.equal(unknown.code, S.NOT_FOUND);
+      assert.equal(unknown.trailers['error_code'], 'JOB_NOT_FOUND');
+      assert.equal((await c.fail('inference', 'GetJobResult', { job_id: 'not-a-uuid' })).code, S.INVALID_ARGUMENT);
     });
   });
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,16 +30,16 @@ class FakeJobs implements JobService {
   readonly jobs = new Map<string, { view: JobView; request: InferenceRequest; result?: InferenceResult }>();
   constructor(private readonly engine: FakeEngine) {}
   async submit(request: InferenceRequest): Promise<JobView> {
-    const view: JobView = { job_id: `job-${this.jobs.size + 1}`, model_id: request.modelId, status: 'queued', progress: 0, priority: request.priority, created_at: '2025-01-01T00:00:00.500Z' };
+    const view: JobView = { job_id: randomUUID(), model_id: request.modelId, status: 'queued', progress: 0, priority: request.priority, created_at: '2025-01-01T00:00:00.500Z' };
     this.jobs.set(view.job_id, { view, request });
     return { ...view };
   }
-  get(jobId: string): JobView {
+  async get(jobId: string): Promise<JobView> {
     const job = this.jobs.get(jobId);
     if (!job) throw new ModelMoraError('JOB_NOT_FOUND', `Job '${jobId}' not found`);
     return { ...job.view };
   }
-  result(jobId: string): InferenceResult {
+  async result(jobId: string): Promise<InferenceResult> {
     const job = this.jobs.get(jobId);
     if (!job) throw new ModelMoraError('JOB_NOT_FOUND', `Job '${jobId}' not found`);
     if (!job.result) throw new ModelMoraError('JOB_NOT_READY', 'Job is not finished', { details: { status: job.view.status } });
@@ -51,7 +52,7 @@ class FakeJobs implements JobService {
     job.view.status = 'cancelled';
     return { ...job.view };
   }
-  list(): JobView[] {
+  async list(): Promise<JobView[]> {
     return [...this.jobs.values()].map((j) => j.view);
   }
   async finish(jobId: string): Promise<void> {
@@ -162,23 +163,25 @@ describe('gRPC skin in process', () => {
   });
 
   test('InferAsync, GetJobStatus, GetJobResult and CancelJob map the JobService', async () => {
-    const ref = (await c.call('inference', 'InferAsync', { model_id: TEXT_MODEL, input_data: { text: 'later on' }, priority: 'PRIORITY_HIGH' })).response;
-    assert.deepEqual(ref, { job_id: 'job-1', status: 'JOB_STATUS_QUEUED', created_at: { seconds: 1735689600, nanos: 500_000_000 } });
-    assert.equal(jobs.jobs.get('job-1')!.request.priority, 'high');
-    const notReady = await c.fail('inference', 'GetJobResult', { job_id: 'job-1' });
+    const ref = (await c.call<{ job_id: string }>('inference', 'InferAsync', { model_id: TEXT_MODEL, input_data: { text: 'later on' }, priority: 'PRIORITY_HIGH' })).response;
+    const id = ref.job_id;
+    assert.deepEqual(ref, { job_id: id, status: 'JOB_STATUS_QUEUED', created_at: { seconds: 1735689600, nanos: 500_000_000 } });
+    assert.equal(jobs.jobs.get(id)!.request.priority, 'high');
+    const notReady = await c.fail('inference', 'GetJobResult', { job_id: id });
     assert.equal(notReady.code, S.FAILED_PRECONDITION);
     assert.equal(notReady.trailers['error_code'], 'JOB_NOT_READY');
-    await jobs.finish('job-1');
-    const status = (await c.call('inference', 'GetJobStatus', { job_id: 'job-1' })).response;
+    await jobs.finish(id);
+    const status = (await c.call('inference', 'GetJobStatus', { job_id: id })).response;
     assert.equal(status['status'], 'JOB_STATUS_COMPLETED');
     assert.equal(status['progress'], 100);
     assert.deepEqual(status['completed_at'], { seconds: 1735689602, nanos: 250_000_000 });
-    const result = (await c.call<{ output_data: { embedding: { values: number[] } } }>('inference', 'GetJobResult', { job_id: 'job-1' })).response;
+    const result = (await c.call<{ output_data: { embedding: { values: number[] } } }>('inference', 'GetJobResult', { job_id: id })).response;
     assert.deepEqual(result.output_data.embedding.values, [8, 2, 0.5]);
-    assert.equal((await c.fail('inference', 'CancelJob', { job_id: 'job-1' })).trailers['error_code'], 'JOB_ALREADY_FINISHED');
-    await c.call('inference', 'InferAsync', { model_id: TEXT_MODEL, input_data: { text: 'never' } });
-    assert.deepEqual((await c.call('inference', 'CancelJob', { job_id: 'job-2' })).response, { job_id: 'job-2', status: 'JOB_STATUS_CANCELLED' });
-    assert.equal((await c.fail('inference', 'GetJobStatus', { job_id: 'nope' })).code, S.NOT_FOUND);
+    assert.equal((await c.fail('inference', 'CancelJob', { job_id: id })).trailers['error_code'], 'JOB_ALREADY_FINISHED');
+    const second = (await c.call<{ job_id: string }>('inference', 'InferAsync', { model_id: TEXT_MODEL, input_data: { text: 'never' } })).response.job_id;
+    assert.deepEqual((await c.call('inference', 'CancelJob', { job_id: second })).response, { job_id: second, status: 'JOB_STATUS_CANCELLED' });
+    assert.equal((await c.fail('inference', 'GetJobStatus', { job_id: randomUUID() })).code, S.NOT_FOUND);
+    assert.equal((await c.fail('inference', 'GetJobStatus', { job_id: 'nope' })).trailers['error_code'], 'VALIDATION_ERROR');
     assert.equal((await c.fail('inference', 'GetJobStatus', { job_id: '' })).trailers['error_code'], 'VALIDATION_ERROR');
   });
 

@@ -6,7 +6,7 @@ import type { JobService } from '../../domain/jobs.js';
 import { ModelRef } from '../../domain/model-ref.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
 import { toInferenceRequest, type InferenceBody } from '../inference-input.js';
-import { required, unary, type CallContext, type UnaryOptions } from './call.js';
+import { unary, type CallContext, type UnaryOptions } from './call.js';
 import { inferStream } from './inference-stream.js';
 import { toInferenceResponse, toJobStatus, type InferenceRequestMessage } from './messages.js';
 import type { GrpcDeps } from './server.js';
@@ -31,13 +31,25 @@ export function inferenceService(deps: GrpcDeps, options: UnaryOptions, openStre
       const job = await jobs().submit(input);
       return { job_id: job.job_id, status: enumName('JOB_STATUS', job.status), created_at: toTimestamp(job.created_at) };
     }),
-    GetJobStatus: unary(options, async (request: { job_id: string }) => toJobStatus(jobs().get(required(request.job_id, 'job_id')))),
-    GetJobResult: unary(options, async (request: { job_id: string }) => toInferenceResponse(jobs().result(required(request.job_id, 'job_id')), now())),
+    GetJobStatus: unary(options, async (request: { job_id: string }) => toJobStatus(await jobs().get(jobIdOf(request.job_id)))),
+    GetJobResult: unary(options, async (request: { job_id: string }) => toInferenceResponse(await jobs().result(jobIdOf(request.job_id)), now())),
     CancelJob: unary(options, async (request: { job_id: string }) => {
-      const job = await jobs().cancel(required(request.job_id, 'job_id'));
+      const job = await jobs().cancel(jobIdOf(request.job_id));
       return { job_id: job.job_id, status: enumName('JOB_STATUS', job.status) };
     }),
   };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Job ids are uuids, as REST's /jobs/{job_id} requires. */
+function jobIdOf(value: string): string {
+  if (!UUID.test(value)) {
+    throw new ModelMoraError('VALIDATION_ERROR', 'Request validation failed', {
+      fieldErrors: [{ field: 'job_id', message: value === '' ? 'is required' : 'must be a uuid' }],
+    });
+  }
+  return value;
 }
 
 /**
