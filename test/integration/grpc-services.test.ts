@@ -336,3 +336,17 @@ describe('gRPC services against a real daemon', () => {
     });
   });
 });
+
+describe('gRPC turned off', () => {
+  test('grpc: false serves REST only and names no gRPC port', async () => {
+    const daemon = await startDaemon({ server: { grpc: false } });
+    try {
+      assert.equal(daemon.grpcPort, undefined);
+      const listening = daemon.logs.find((l) => l['msg'] === 'modelmora listening');
+      assert.equal(listening?.['grpc_port'], null);
+      assert.equal((await fetch(`${daemon.url}/health/ready`)).status, 200);
+    } finally {
+      assert.deepEqual(await daemon.stop(), { code: 0, signal: null });
+    }
+  });
+});

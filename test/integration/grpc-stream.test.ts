@@ -131,4 +131,20 @@ describe('gRPC InferStream against a real daemon', () => {
     assert.equal(status.code, grpc.status.OK);
     assert.deepEqual(answers, []);
   });
+
+  test('SIGTERM with a stream open: its answers are written, the stream ends OK, the daemon exits 0', async () => {
+    const call = (c.inference as unknown as { InferStream(): grpc.ClientDuplexStream<Msg, StreamAnswer> }).InferStream();
+    const answers: StreamAnswer[] = [];
+    call.on('data', (answer: StreamAnswer) => answers.push(answer));
+    call.on('error', () => undefined);
+    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+    for (let i = 0; i < 10; i++) call.write({ model_id: MODEL, input_data: { text: `${WORDS[i]} ${WORDS[i + 1]}` } });
+    for (let i = 0; i < 500 && answers.length < 10; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.equal(answers.length, 10);
+    const exit = await daemon.stop();
+    assert.equal((await status).code, grpc.status.OK);
+    assert.equal(answers.filter((a) => a.error).length, 0);
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(daemon.logs.some((l) => l['msg'] === 'modelmora stopped'));
+  });
 });
