@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { handleBidiStreamingCall, ServerDuplexStream } from '@grpc/grpc-js';
 import { toModelMoraError } from '../../domain/errors.js';
 import { callContext, logFailure, toStatus, type CallContext, type UnaryOptions } from './call.js';
@@ -108,7 +109,7 @@ async function answerOne(
 ): Promise<InferenceResponseMessage> {
   const requestId = message.request_id || undefined;
   // Each message gets its own trace id, so its error and its log line can be matched.
-  const ctx: CallContext = { ...stream, traceId: crypto.randomUUID() };
+  const ctx: CallContext = { ...stream, traceId: randomUUID() };
   try {
     const result = await runInference(deps, message, ctx);
     return toInferenceResponse(result, now(), requestId);
