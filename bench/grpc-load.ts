@@ -37,6 +37,8 @@ interface Row {
   daemon_cpu_us: number;
   /** CPU time the runner process (the model) spent per request. */
   runner_cpu_us: number;
+  /** CPU time this client process spent per request (undici or grpc-js client side). */
+  client_cpu_us: number;
 }
 
 const daemon = await startDaemon({ models: [{ id: MODEL, task: 'txt2embed', source: DEMO_MODEL, preload: true }], server: { log_level: 'warn' } });
@@ -51,8 +53,11 @@ async function cpuUs(pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
-const cpu = async () => ({ daemon: await cpuUs(daemon.pid), runner: (await Promise.all(runners.map(cpuUs))).reduce((a, b) => a + b, 0) });
-let cpuAtStart = { daemon: 0, runner: 0 };
+const cpu = async () => {
+  const own = process.cpuUsage();
+  return { daemon: await cpuUs(daemon.pid), runner: (await Promise.all(runners.map(cpuUs))).reduce((a, b) => a + b, 0), client: own.user + own.system };
+};
+let cpuAtStart = { daemon: 0, runner: 0, client: 0 };
 
 /** `concurrency` loops each calling `one` back to back until the time is up. */
 async function closedLoop(what: string, one: (text: string) => Promise<void>): Promise<void> {
@@ -86,6 +91,7 @@ async function record(what: string, latencies: number[], ms: number): Promise<vo
     p99_ms: at(0.99),
     daemon_cpu_us: Math.round((used.daemon - cpuAtStart.daemon) / n),
     runner_cpu_us: Math.round((used.runner - cpuAtStart.runner) / n),
+    client_cpu_us: Math.round((used.client - cpuAtStart.client) / n),
   });
 }
 
