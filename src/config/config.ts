@@ -8,6 +8,7 @@ export interface Config {
   host: string;
   port: number;
   grpc_port: number;
+  grpc: boolean;
   hub_url: string;
   hf_token: string | null;
   memory_budget_mb: number;
