@@ -8,6 +8,7 @@ export interface Config {
   host: string;
   port: number;
   grpc_port: number;
+  grpc: boolean;
   hub_url: string;
   hf_token: string | null;
   memory_budget_mb: number;
@@ -20,6 +21,7 @@ export interface Config {
   drain_timeout_seconds: number;
   runner_threads: number;
   job_retention: number;
+  job_concurrency: number;
   grpc_max_message_mb: number;
   body_limit_mb: number;
   image_body_limit_mb: number;

@@ -2,14 +2,18 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { buildGrpcServer, type GrpcServer } from '../api/grpc/server.js';
 import { buildApp } from '../api/rest/app.js';
 import { describeConfig, resolveConfig, type Config } from '../config/config.js';
 import { ModelMoraError } from '../domain/errors.js';
+import { DurableJobService } from '../jobs/job-service.js';
+import { LogJobStore } from '../jobs/log-job-store.js';
 import { metricsObserver } from '../metrics/engine-observer.js';
 import { Metrics } from '../metrics/metrics.js';
 import { openProject, type Project } from '../project/project.js';
 import { createRunnerFactory } from '../runtime/runner-client.js';
 import { ServingEngine } from '../scheduler/engine.js';
+import { BackgroundDownloads } from '../store/background-downloads.js';
 import { ModelStore } from '../store/model-store.js';
 import { Registry } from '../store/registry.js';
 import { ModelCatalog } from './catalog.js';
@@ -30,8 +34,11 @@ export interface Daemon {
   config: Readonly<Config>;
   /** Base URL of the REST API, e.g. http://127.0.0.1:8000 */
   url: string;
+  /** Bound gRPC port; undefined when gRPC is off (`grpc: false`). */
+  grpcPort: number | undefined;
   app: FastifyInstance;
   engine: ServingEngine;
+  jobs: DurableJobService;
   log: Logger;
   /** Readiness 503, refuse new work, drain in-flight (bounded), stop runners and listeners. */
   stop(): Promise<void>;
@@ -44,6 +51,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const log = pino({ level: config.log_level, base: { pid: process.pid } }, options.logDestination ?? process.stdout);
   const lock = PidLock.acquire(config.home);
   let engine: ServingEngine | undefined;
+  let jobStore: LogJobStore | undefined;
   try {
     log.info({ config: describeConfig(config), version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
     const registry = await Registry.open({ home: config.home });
@@ -58,18 +66,33 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       lookup: (id) => catalog.lookup(id),
       observer: metricsObserver(metrics),
     });
+    jobStore = await LogJobStore.open(path.join(config.home, 'jobs'));
+    for (const warning of jobStore.warnings) log.warn({ warning }, 'job store recovered');
+    const jobs = new DurableJobService({
+      engine,
+      store: jobStore,
+      retentionMs: config.job_retention,
+      concurrencyPerModel: config.job_concurrency,
+      onWarning: (message, err) => log.warn(err === undefined ? {} : { err: safeError(err) }, message),
+    });
     let draining = false;
+    const startedAt = new Date();
+    const readiness = () => ({ ready: !draining, checks: { database: true, queue: !draining } });
+    // One set of background downloads for both skins, so each sees (and can cancel) the other's.
+    const downloads = new BackgroundDownloads(registry, catalog.download, (modelId, err) => log.warn({ model_id: modelId, err: safeError(err) }, 'download failed'));
     const app = await buildApp({
       config,
       registry,
       engine,
+      jobs,
       metrics,
       download: catalog.download,
+      downloads,
       removeFiles: catalog.removeFiles,
       lockFile: catalog.lockFile,
-      readiness: () => ({ ready: !draining, checks: { database: true, queue: !draining } }),
+      readiness,
       version: VERSION,
-      startedAt: new Date(),
+      startedAt,
       logger: { level: config.log_level === 'debug' || config.log_level === 'trace' ? config.log_level : 'warn' },
     });
     app.addHook('onRequest', async (request) => {
@@ -77,13 +100,25 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         throw new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down');
       }
     });
+    // Jobs accepted before a restart go first: they resume before the listener takes new ones.
+    log.info(await jobs.start(), 'jobs resumed');
     await app.listen({ host: config.host, port: config.port });
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
-    lock.publish({ pid: process.pid, host: config.host, port, grpc_port: config.grpc_port, started_at: new Date().toISOString() });
-    log.info({ url: `${url}/api/v1`, docs: `${url}/docs` }, 'modelmora listening');
+    let grpc: GrpcServer | undefined;
+    let grpcPort: number | undefined;
+    if (config.grpc) {
+      const deps = { config, registry, engine, jobs, metrics, downloads, readiness, version: VERSION, startedAt, log };
+      grpc = buildGrpcServer({ ...deps, removeFiles: catalog.removeFiles, lockFile: catalog.lockFile, draining: () => draining });
+      grpcPort = await grpc.listen(config.host, config.grpc_port).catch(async (err: unknown) => {
+        await app.close();
+        throw err;
+      });
+    }
+    lock.publish({ pid: process.pid, host: config.host, port, grpc_port: grpcPort ?? 0, started_at: new Date().toISOString() });
+    log.info({ url: `${url}/api/v1`, docs: `${url}/docs`, grpc_port: grpcPort ?? null }, 'modelmora listening');
     const started = engine;
     if (preload.length > 0) {
       started.preload(preload).catch((err: unknown) => log.warn({ err: safeError(err) }, 'preload failed'));
@@ -93,14 +128,23 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       (stopping ??= (async () => {
         draining = true;
         log.info({ drain_timeout_seconds: config.drain_timeout_seconds }, 'modelmora draining');
-        await started.drain(config.drain_timeout_seconds * 1000);
+        // Jobs stop feeding the engine; the ones it holds finish in its drain (or stay unfinished on disk).
+        const jobsDrained = jobs.drain();
+        const drainMs = config.drain_timeout_seconds * 1000;
+        const drainStarted = Date.now();
+        await started.drain(drainMs);
+        await jobsDrained;
+        // Calls still open (streams, answers being written) get what is left of the drain time.
+        await grpc?.shutdown(Math.max(1000, drainMs - (Date.now() - drainStarted)));
+        await jobStore?.close();
         await app.close();
         lock.release();
         log.info('modelmora stopped');
       })());
-    return { config, url, app, engine: started, log, stop };
+    return { config, url, grpcPort, app, engine: started, jobs, log, stop };
   } catch (err) {
     await engine?.drain(0).catch(() => undefined);
+    await jobStore?.close().catch(() => undefined);
     lock.release();
     throw err;
   }

@@ -20,18 +20,29 @@ export interface JobView {
   error?: { error_code: ErrorCode; message: string };
 }
 
+export interface JobFilter {
+  status?: JobState;
+  model_id?: string;
+  /** At most this many, newest first. */
+  limit?: number;
+}
+
 /**
  * Async inference (REST /infer/{id}/async and /jobs, gRPC InferAsync, GetJobStatus, GetJobResult, CancelJob).
  * Jobs run through the same Engine (and priority queue) as sync requests. Accepted jobs are
  * durable: `submit` resolves only once the job is on disk.
+ *
+ * Reads are async: the job store may live outside this process (several daemons serving one
+ * queue), so a job submitted here may be finished by another daemon.
  */
 export interface JobService {
+  /** Persists the job as queued (durable when this resolves), then runs it. */
   submit(request: InferenceRequest): Promise<JobView>;
   /** JOB_NOT_FOUND when unknown or pruned by retention. */
-  get(jobId: string): JobView;
-  /** JOB_NOT_READY (details.status) until completed; a failed job throws its own error. */
-  result(jobId: string): InferenceResult;
+  get(jobId: string): Promise<JobView>;
+  /** JOB_NOT_READY (details.status) until completed; a failed or cancelled job throws its own error. */
+  result(jobId: string): Promise<InferenceResult>;
   /** A queued job never runs; a processing one is aborted where the task allows; finished -> JOB_ALREADY_FINISHED. */
   cancel(jobId: string): Promise<JobView>;
-  list(filter?: { status?: JobState; model_id?: string; limit?: number }): JobView[];
+  list(filter?: JobFilter): Promise<JobView[]>;
 }

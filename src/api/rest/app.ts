@@ -1,15 +1,18 @@
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../../config/config.js';
 import type { Engine } from '../../domain/engine.js';
+import type { JobService } from '../../domain/jobs.js';
 import type { TaskType } from '../../domain/task-type.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { BackgroundDownloads, type DownloadPort } from '../../store/background-downloads.js';
 import type { Registry } from '../../store/registry.js';
+import { osMemory } from '../system-status.js';
 import { installErrorHandlers } from './errors.js';
 import { healthPlugin } from './health.js';
 import { inferPlugin } from './infer.js';
+import { JOB_SCHEMAS } from './job-schemas.js';
+import { jobsPlugin } from './jobs.js';
 import { lifecyclePlugin } from './lifecycle.js';
 import { metricsPlugin } from './metrics.js';
 import { modelsPlugin } from './models.js';
@@ -37,9 +40,16 @@ export interface AppDeps {
   config: Pick<Config, 'body_limit_mb' | 'image_body_limit_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds'>;
   registry: Registry;
   engine: Engine;
+  /** Async jobs (/infer/{id}/async, /jobs); absent: those routes are not served. */
+  jobs?: JobService;
   metrics: Metrics;
   /** Fetch a model's files into the cache (ModelStore.pull); must honour the signal. */
   download: DownloadPort;
+  /**
+   * Background downloads shared with the gRPC skin (so DELETE sees a download gRPC started);
+   * absent: the app makes its own. Closing the app stops them either way.
+   */
+  downloads?: BackgroundDownloads;
   /** Deletes a model's cached files on DELETE /models/{id}; absent: files are left in the cache. */
   removeFiles?: (modelId: string) => Promise<void>;
   /** The lock file of the served models, in the API document's shape. */
@@ -60,7 +70,7 @@ export interface AppDeps {
 }
 
 /** Deps after defaults, as the plugins see them. */
-export interface RouteDeps extends Omit<AppDeps, 'now' | 'systemMemory' | 'logger' | 'docs'> {
+export interface RouteDeps extends Omit<AppDeps, 'now' | 'systemMemory' | 'logger' | 'docs' | 'downloads'> {
   now: () => Date;
   systemMemory: () => { total_mb: number; free_mb: number };
   downloads: BackgroundDownloads;
@@ -78,7 +88,8 @@ declare module 'fastify' {
 /**
  * Builds the REST app without listening. Routes (all under /api/v1):
  *   Registry   POST/GET /models, GET/PUT/DELETE /models/{id}, POST /models/{id}/download, GET/POST /models/lock
- *   Inference  POST /infer/{id}
+ *   Inference  POST /infer/{id}, POST /infer/{id}/async
+ *   Jobs       GET /jobs, GET/DELETE /jobs/{id}, GET /jobs/{id}/result
  *   Lifecycle  POST /models/{id}/load, POST /models/{id}/unload, GET /status
  *   Health     GET /health/live, /health/ready, /health/models
  *   Metrics    GET /metrics
@@ -108,9 +119,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  const downloads = new BackgroundDownloads(deps.registry, deps.download, (modelId, err) =>
-    app.log.warn({ model_id: modelId, err }, 'download failed'),
-  );
+  const downloads =
+    deps.downloads ??
+    new BackgroundDownloads(deps.registry, deps.download, (modelId, err) => app.log.warn({ model_id: modelId, err }, 'download failed'));
   app.decorate('downloads', downloads);
   app.addHook('onClose', () => downloads.stop());
   app.addHook('onRequest', async (request, reply) => {
@@ -118,17 +129,18 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   });
 
   installErrorHandlers(app);
-  for (const schema of SHARED_SCHEMAS) app.addSchema(schema);
+  for (const schema of [...SHARED_SCHEMAS, ...JOB_SCHEMAS]) app.addSchema(schema);
   await installOpenApi(app, { version: deps.version, docs: deps.docs ?? true });
 
   const routeDeps: RouteDeps = {
     ...deps,
     now: deps.now ?? (() => new Date()),
-    systemMemory: deps.systemMemory ?? (() => ({ total_mb: os.totalmem() / mb, free_mb: os.freemem() / mb })),
+    systemMemory: deps.systemMemory ?? osMemory,
     downloads,
   };
   await app.register(modelsPlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(inferPlugin, { prefix: API_PREFIX, deps: routeDeps });
+  if (deps.jobs) await app.register(jobsPlugin, { prefix: API_PREFIX, deps: { ...routeDeps, jobs: deps.jobs } });
   await app.register(lifecyclePlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(healthPlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(metricsPlugin, { prefix: API_PREFIX, deps: routeDeps });

@@ -7,7 +7,7 @@ import type { TaskType } from '../../domain/task-type.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
 import { readInferenceRequest } from '../inference-input.js';
 import type { RouteDeps } from './app.js';
-import { modelIdOf, modelRoute } from './model-path.js';
+import { modelIdOf, modelRoute, type ModelRoute } from './model-path.js';
 import { streamInference } from './infer-stream.js';
 import { errorResponses } from './schemas.js';
 
@@ -16,9 +16,6 @@ const IMAGE_INPUT_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
 /** POST /infer/{model_id} (API document §2.4.1): validate, queue on the engine, answer. */
 export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, { deps }) => {
   const { registry, engine, metrics, config } = deps;
-  const mb = 1024 * 1024;
-  const textLimit = Math.round(config.body_limit_mb * mb);
-  const imageLimit = Math.max(textLimit, Math.round(config.image_body_limit_mb * mb));
 
   modelRoute(app, {
     method: 'POST',
@@ -45,18 +42,7 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
         }),
       },
     },
-    options: {
-      // The route takes image-sized bodies; preParsing narrows that to body_limit_mb for text models.
-      bodyLimit: imageLimit,
-      // toInferenceRequest is the one validator (shared with gRPC); the schema above documents it.
-      validatorCompiler: () => () => true,
-      preParsing: async (request, _reply, payload) => {
-        const record = await registry.get(modelIdOf(request));
-        const limit = IMAGE_INPUT_TASKS.includes(record.task_type) ? imageLimit : textLimit;
-        if (Number(request.headers['content-length']) > limit) throw tooLarge(limit);
-        return limitStream(payload, limit);
-      },
-    },
+    options: inferenceBodyOptions(deps),
     handler: async (request, reply, id) => {
       const record = await registry.get(id);
       const started = performance.now();
@@ -107,6 +93,25 @@ function wantsStream(body: unknown): boolean {
   if (value === undefined) return false;
   if (typeof value !== 'boolean') throw validationError([{ field: 'stream', message: 'must be true or false' }]);
   return value;
+}
+
+/** Body limits of inference routes (sync and async): image-sized for image models, body_limit_mb otherwise. */
+export function inferenceBodyOptions(deps: Pick<RouteDeps, 'registry' | 'config'>): NonNullable<ModelRoute['options']> {
+  const mb = 1024 * 1024;
+  const textLimit = Math.round(deps.config.body_limit_mb * mb);
+  const imageLimit = Math.max(textLimit, Math.round(deps.config.image_body_limit_mb * mb));
+  return {
+    // The route takes image-sized bodies; preParsing narrows that to body_limit_mb for text models.
+    bodyLimit: imageLimit,
+    // toInferenceRequest is the one validator (shared with gRPC); the schema documents it.
+    validatorCompiler: () => () => true,
+    preParsing: async (request, _reply, payload) => {
+      const record = await deps.registry.get(modelIdOf(request));
+      const limit = IMAGE_INPUT_TASKS.includes(record.task_type) ? imageLimit : textLimit;
+      if (Number(request.headers['content-length']) > limit) throw tooLarge(limit);
+      return limitStream(payload, limit);
+    },
+  };
 }
 
 /** The document's InferenceResponse: output_data keyed by what the outputs are. */

@@ -22,6 +22,7 @@ export async function installOpenApi(app: FastifyInstance, options: { version: s
       tags: [
         { name: 'Registry', description: 'Model catalog management' },
         { name: 'Inference', description: 'Model inference operations' },
+        { name: 'Jobs', description: 'Asynchronous job management' },
         { name: 'Lifecycle', description: 'Model lifecycle management' },
         { name: 'Health', description: 'Health check endpoints' },
         { name: 'Metrics', description: 'Observability and metrics' },

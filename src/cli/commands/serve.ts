@@ -8,7 +8,7 @@ const GLOBAL_KEYS = new Set(['home', 'hub_url']);
 export function register(program: Command): void {
   const command = program
     .command('serve')
-    .description('run the daemon in the foreground: REST on /api/v1, models from modelmora.yaml loaded on demand');
+    .description('run the daemon in the foreground: REST on /api/v1 and gRPC, models from modelmora.yaml loaded on demand');
   // One flag per setting, straight from the settings table (flags > env > yaml > defaults).
   for (const setting of SETTINGS) {
     if (GLOBAL_KEYS.has(setting.key) || ('secret' in setting && setting.secret)) continue;
@@ -35,7 +35,8 @@ export function register(program: Command): void {
       const explicit = cmd.parent?.getOptionValueSource('config') === 'cli';
       const { startDaemon } = await import('../../daemon/daemon.js');
       const daemon = await startDaemon({ ...(explicit ? { configPath: globals.config! } : {}), flags });
-      process.stderr.write(`ModelMora serving ${daemon.url}/api/v1 (docs ${daemon.url}/docs); Ctrl-C to stop\n`);
+      const grpc = daemon.grpcPort === undefined ? '' : `, gRPC on port ${daemon.grpcPort}`;
+      process.stderr.write(`ModelMora serving ${daemon.url}/api/v1 (docs ${daemon.url}/docs)${grpc}; Ctrl-C to stop\n`);
       await untilSignal(() => daemon.stop());
       // Everything is closed; a stray handle (a library timer) must not keep a stopped daemon alive.
       setTimeout(() => process.exit(0), 1000).unref();
