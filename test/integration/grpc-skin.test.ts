@@ -14,6 +14,7 @@ import { BackgroundDownloads } from '../../src/store/background-downloads.js';
 import { Registry } from '../../src/store/registry.js';
 import { FakeEngine } from '../support/fake-engine.js';
 import { grpc, grpcClients, type GrpcClients, type Msg } from '../support/grpc-client.js';
+import { solidImage } from '../support/images.js';
 
 /**
  * The gRPC skin in this process over a FakeEngine, a fake JobService and a real registry, on a
@@ -78,7 +79,7 @@ describe('gRPC skin in process', () => {
     engine = new FakeEngine();
     jobs = new FakeJobs(engine);
     server = buildGrpcServer({
-      config: { grpc_max_message_mb: 4, max_inputs: 8, max_text_chars: 100, default_timeout_seconds: 60 },
+      config: { grpc_max_message_mb: 4, max_inputs: 8, max_text_chars: 100, max_image_pixels: 178_956_970, default_timeout_seconds: 60 },
       registry,
       engine,
       metrics: new Metrics({ defaultMetrics: false }),
@@ -126,18 +127,21 @@ describe('gRPC skin in process', () => {
   });
 
   test('a 3 MB image fits the message limit; a message over grpc_max_message_mb is RESOURCE_EXHAUSTED', async () => {
-    const image = Buffer.alloc(3 * 1024 * 1024, 7);
+    // A real PNG followed by 3 MB of trailing bytes, which decoders ignore after IEND.
+    const image = Buffer.concat([await solidImage('png', 8, 8), Buffer.alloc(3 * 1024 * 1024, 7)]);
+    const [small, smaller] = [await solidImage('png', 30, 20), await solidImage('png', 2, 2)];
     const { response } = await c.call<{ output_data: { embedding: { values: number[] } } }>('inference', 'Infer', { model_id: IMAGE_MODEL, input_data: { image } });
     assert.deepEqual(response.output_data.embedding.values, [image.length, 0, 0]);
     const batch = await c.call<{ output_data: { embedding_batch: { embeddings: Array<{ values: number[] }> } } }>('inference', 'Infer', {
       model_id: IMAGE_MODEL,
-      input_data: { image_batch: { images: [Buffer.alloc(10), Buffer.alloc(20)] } },
+      input_data: { image_batch: { images: [small, smaller] } },
     });
-    assert.deepEqual(batch.response.output_data.embedding_batch.embeddings.map((e) => e.values[0]), [10, 20]);
+    assert.deepEqual(batch.response.output_data.embedding_batch.embeddings.map((e) => e.values[0]), [small.length, smaller.length]);
     const tooBig = await c.fail('inference', 'Infer', { model_id: IMAGE_MODEL, input_data: { image: Buffer.alloc(5 * 1024 * 1024) } });
     assert.equal(tooBig.code, S.RESOURCE_EXHAUSTED);
-    const emptyImage = await c.fail('inference', 'Infer', { model_id: IMAGE_MODEL, input_data: { image_batch: { images: [Buffer.alloc(4), Buffer.alloc(0)] } } });
-    assert.deepEqual(JSON.parse(emptyImage.trailers['validation_errors']!), [{ field: 'input_data.image_batch.images[1]', message: 'must not be empty' }]);
+    const emptyImage = await c.fail('inference', 'Infer', { model_id: IMAGE_MODEL, input_data: { image_batch: { images: [small, Buffer.alloc(0)] } } });
+    assert.equal(emptyImage.code, S.INVALID_ARGUMENT);
+    assert.deepEqual(JSON.parse(emptyImage.trailers['validation_errors']!), [{ field: 'input_data.image_batch.images[1]', message: 'is empty' }]);
   });
 
   test('parameters, priority and timeout reach the engine as REST would send them; a batch over max_inputs is BATCH_SIZE_EXCEEDED', async () => {

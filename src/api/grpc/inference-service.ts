@@ -1,11 +1,12 @@
 import { performance } from 'node:perf_hooks';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ModelMoraError } from '../../domain/errors.js';
+import type { InferOptions } from '../../domain/engine.js';
 import type { InferenceRequest, InferenceResult } from '../../domain/inference.js';
 import type { JobService } from '../../domain/jobs.js';
 import { ModelRef } from '../../domain/model-ref.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
-import { toInferenceRequest, type InferenceBody } from '../inference-input.js';
+import { readInferenceRequest, type InferenceBody } from '../inference-input.js';
 import { unary, type CallContext, type UnaryOptions } from './call.js';
 import { inferStream } from './inference-stream.js';
 import { toInferenceResponse, toJobStatus, type InferenceRequestMessage } from './messages.js';
@@ -57,7 +58,7 @@ function jobIdOf(value: string): string {
  * validate with the validator REST uses, bound the deadline by the call's, run it on the engine
  * (aborted if the call is cancelled) and count it in modelmora_requests_total as REST does.
  */
-export async function runInference(deps: GrpcDeps, message: InferenceRequestMessage, ctx: CallContext): Promise<InferenceResult> {
+export async function runInference(deps: GrpcDeps, message: InferenceRequestMessage, ctx: CallContext, onProgress?: InferOptions['onProgress']): Promise<InferenceResult> {
   const started = performance.now();
   const seconds = () => (performance.now() - started) / 1000;
   let input: InferenceRequest;
@@ -73,7 +74,7 @@ export async function runInference(deps: GrpcDeps, message: InferenceRequestMess
   }
   try {
     input.timeoutSeconds = boundedTimeout(input.timeoutSeconds, ctx.deadline, Date.now());
-    const result = await deps.engine.infer(input, { signal: ctx.signal });
+    const result = await deps.engine.infer(input, { signal: ctx.signal, onProgress });
     deps.metrics.requestDone(id, 'success', seconds());
     return result;
   } catch (err) {
@@ -87,7 +88,7 @@ async function validate(deps: GrpcDeps, message: InferenceRequestMessage, traceI
   const record = await deps.registry.get(id);
   const batchField = message.input_data?.data === 'text_batch' ? 'text_batch.texts' : message.input_data?.data === 'image_batch' ? 'image_batch.images' : undefined;
   try {
-    const input = toInferenceRequest(id, bodyOf(message), deps.config, {
+    const input = await readInferenceRequest(id, bodyOf(message), deps.config, {
       taskType: record.task_type,
       requestId: message.request_id || traceId,
     });

@@ -3,7 +3,7 @@ import type { handleBidiStreamingCall, ServerDuplexStream } from '@grpc/grpc-js'
 import { toModelMoraError } from '../../domain/errors.js';
 import { callContext, logFailure, toStatus, type CallContext, type UnaryOptions } from './call.js';
 import { runInference } from './inference-service.js';
-import { toErrorMessage, toInferenceResponse, type InferenceRequestMessage, type InferenceResponseMessage } from './messages.js';
+import { toErrorMessage, toInferenceResponse, toTokenResponse, type InferenceRequestMessage, type InferenceResponseMessage } from './messages.js';
 import type { GrpcDeps } from './server.js';
 
 /**
@@ -11,7 +11,9 @@ import type { GrpcDeps } from './server.js';
  * batcher can pack them), and the answers for one request_id are written in the order those
  * requests were sent; requests without a request_id form one sequence of their own, so a
  * client that sends none gets every answer in order. Each answer echoes its request_id
- * (output_data.custom_data.request_id, or error.details.request_id).
+ * (output_data.custom_data.request_id, or error.details.request_id). A generating request
+ * (txt2txt) first gets one partial response per generated piece (toTokenResponse), written as
+ * they come once the answers before it in its sequence are out, then its final response.
  *
  * A failed request is answered with InferenceResponse.error and the stream goes on. A client
  * half-close ends the stream once every answer is written; a cancelled call aborts what runs.
@@ -72,8 +74,18 @@ export function inferStream(
         call.pause();
       }
       const key = message.request_id ?? '';
-      const answer = answerOne(deps, message, ctx, now, options);
       const previous = tails.get(key) ?? Promise.resolve();
+      // Pieces wait until this request is at the head of its sequence, then flow straight out.
+      let held: InferenceResponseMessage[] | undefined = [];
+      const write = (piece: InferenceResponseMessage) => {
+        if (!call.cancelled && !call.destroyed) call.write(piece);
+      };
+      void previous.then(() => {
+        for (const piece of held ?? []) write(piece);
+        held = undefined;
+      });
+      const onToken = (piece: InferenceResponseMessage) => (held ? held.push(piece) : write(piece));
+      const answer = answerOne(deps, message, ctx, now, options, onToken);
       const tail = previous
         .then(() => answer)
         .then(
@@ -106,12 +118,16 @@ async function answerOne(
   stream: CallContext,
   now: () => Date,
   options: UnaryOptions,
+  onToken: (piece: InferenceResponseMessage) => void,
 ): Promise<InferenceResponseMessage> {
   const requestId = message.request_id || undefined;
   // Each message gets its own trace id, so its error and its log line can be matched.
   const ctx: CallContext = { ...stream, traceId: randomUUID() };
+  const batched = message.input_data?.data === 'text_batch';
   try {
-    const result = await runInference(deps, message, ctx);
+    const result = await runInference(deps, message, ctx, (event) => {
+      if (event.token !== undefined) onToken(toTokenResponse(message.model_id, event.token, batched ? event.itemIndex : undefined, requestId));
+    });
     return toInferenceResponse(result, now(), requestId);
   } catch (err) {
     const mm = toModelMoraError(err);

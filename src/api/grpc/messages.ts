@@ -99,6 +99,18 @@ export function toInferenceResponse(result: InferenceResult, now: Date, requestI
   };
 }
 
+/**
+ * A partial InferenceResponse carrying one generated piece on InferStream: output_data.text is
+ * the piece, custom_data {"stream": "token"} (plus index for a batch, request_id if given); the
+ * final response follows it.
+ */
+export function toTokenResponse(modelId: string, token: string, index: number | undefined, requestId?: string): InferenceResponseMessage {
+  const custom: Record<string, unknown> = { stream: 'token' };
+  if (index !== undefined) custom['index'] = index;
+  if (requestId) custom['request_id'] = requestId;
+  return { model_id: modelId, output_data: { text: token, custom_data: toStruct(custom) }, metadata: null, error: null };
+}
+
 /** The document's Error message: details flattened to strings, one entry per offending field. */
 export function toErrorMessage(err: ModelMoraError, traceId: string, requestId?: string): ErrorMessage {
   const details: Record<string, string> = {};

@@ -23,7 +23,7 @@ import { registryService } from './registry-service.js';
 
 /** Everything the gRPC skin needs: the objects the REST app gets, shared with it. */
 export interface GrpcDeps {
-  config: Pick<Config, 'grpc_max_message_mb' | 'max_inputs' | 'max_text_chars' | 'default_timeout_seconds'>;
+  config: Pick<Config, 'grpc_max_message_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds'>;
   registry: Registry;
   engine: Engine;
   metrics: Metrics;
