@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { ModelMoraClient } from '../client/client.js';
 import { globalsOf, type GlobalOptions } from './global-options.js';
 import path from 'node:path';
+import v8 from 'node:v8';
 import type { Output } from './render/output.js';
 import { outputFor } from './render/output-for.js';
 
@@ -18,6 +19,11 @@ export interface DaemonContext {
 /** Runs `fn` with a client for --url / MODELMORA_URL / the daemon of --home, and closes it. */
 export async function withClient<T>(command: Command, fn: (ctx: DaemonContext) => Promise<T>): Promise<T> {
   const globals = globalsOf(command);
+  // undici parses HTTP with llhttp compiled to WebAssembly; V8 then optimizes it on background
+  // threads and holds the process at exit until that is done (measured: 300-700 ms after the
+  // last request on a busy 2-core machine). A CLI run makes a few requests: the baseline
+  // compiler is plenty, and the command ends as soon as its answer is printed.
+  v8.setFlagsFromString('--liftoff-only');
   const { ModelMoraClient } = await import('../client/client.js');
   const client = new ModelMoraClient({
     ...(globals.url !== undefined && { baseUrl: globals.url }),
