@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -110,6 +111,36 @@ describe('CLI daemon commands against a real detached daemon', () => {
     const status = JSON.parse((await w.run(['status', '--json'])).stdout) as { loaded_models: unknown[]; queue_depth: Record<string, number> };
     assert.equal(status.loaded_models.length, 1);
     assert.deepEqual(status.queue_depth, { high_priority: 0, medium_priority: 0, low_priority: 0 });
+  });
+
+  it('top in a terminal draws the live ink view with the model, redraws, and quits on q', async () => {
+    // util-linux `script` gives the CLI a pseudo-terminal of a known size; keys go in on its stdin.
+    const cli = new URL('../../../bin/modelmora.js', import.meta.url).pathname;
+    const child = spawn('script', ['-qfec', `stty cols 120 rows 30; ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} top --interval 0.3`, '/dev/null'], {
+      cwd: w.dir,
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MODELMORA_|HF_)/.test(k))), MODELMORA_HOME: w.home },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let screen = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const killer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    try {
+      const plain = () => screen.replace(/\x1b\[[0-9;?]*[a-zA-Z]/g, '');
+      const drawn = new Promise<void>((resolve) =>
+        child.stdout!.on('data', (d: Buffer) => {
+          screen += d.toString();
+          // Two frames: the first sample and at least one refresh with a request rate.
+          if (/Requests  \d+\.\d\/s/.test(plain()) && plain().includes('q to quit')) resolve();
+        }),
+      );
+      await Promise.race([drawn, exited]);
+      child.stdin!.write('q');
+      assert.equal(await exited, 0, plain().slice(-2000));
+      assert.match(plain(), /^modelmora\/x\s+loaded\s+\d+ MB\s+[█░]{10} \d+%/m);
+      assert.match(plain(), /ModelMora \S+ at http:\/\/127\.0\.0\.1:\d+  up /);
+    } finally {
+      clearTimeout(killer);
+    }
   });
 
   it('unload frees it; stop drains and ends the daemon, removing its pid file', async () => {
