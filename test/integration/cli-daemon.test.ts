@@ -159,6 +159,21 @@ describe('CLI daemon commands against a real detached daemon', () => {
     assert.deepEqual([again.code, again.stdout], [0, 'no daemon running\n']);
   });
 
+  it('serve --detach explains a daemon that dies at start: exit 1, the log tail, nothing left running', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+    const { port } = busy.address() as { port: number };
+    try {
+      const res = await w.run(['serve', '--detach', '--port', String(port), '--grpc-port', '0']);
+      assert.equal(res.code, 1);
+      assert.match(res.stderr, /^last lines of the daemon log:\n(  .*\n)+error: The daemon exited with code 1 before it was ready; see logs\/daemon\.log in the home \(SERVICE_UNAVAILABLE\)\n$/);
+      assert.match(res.stderr, /EADDRINUSE|address already in use/i);
+      assert.equal(existsSync(path.join(w.home, 'daemon.pid')), false);
+    } finally {
+      await new Promise<void>((resolve) => busy.close(() => resolve()));
+    }
+  });
+
   it('with no daemon, every daemon command exits 1 with one line naming the URL', async () => {
     const port = await closedPort();
     const url = `http://127.0.0.1:${port}`;
