@@ -1,6 +1,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ModelMoraError } from '../domain/errors.js';
+import { isAlive } from '../store/blob-lock.js';
 
 /** What a running daemon records under its home, for `serve --detach`, `stop` and `ps`. */
 export interface DaemonRecord {
@@ -70,14 +71,5 @@ function safeParse(file: string): (Partial<DaemonRecord> & { pid: number }) | un
     return typeof value.pid === 'number' ? (value as Partial<DaemonRecord> & { pid: number }) : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

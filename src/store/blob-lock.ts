@@ -93,7 +93,8 @@ async function isStale(lockPath: string, staleMs: number): Promise<boolean> {
   }
 }
 
-function isAlive(pid: number): boolean {
+/** True if a process with this pid exists (EPERM: it exists but belongs to someone else). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;
