@@ -12,7 +12,9 @@ export function settingsMarkdown(): string {
             ? '—'
             : `\`${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}\``;
     const env = s.env.map((e) => `\`${e}\``).join(', ');
-    return `| \`${s.key}\` | \`${flagName(s.key)}\` | ${env} | ${s.type} | ${shown} | ${s.doc} |`;
+    // Secrets have no flag (a flag would show in `ps` and shell history).
+    const flag = s.secret ? '—' : `\`${flagName(s.key)}\``;
+    return `| \`${s.key}\` | ${flag} | ${env} | ${s.type} | ${shown} | ${s.doc} |`;
   });
   return [
     '| `server:` key | flag | environment | type | default | what it does |',

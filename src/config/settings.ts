@@ -45,7 +45,7 @@ export const SETTINGS = [
   { key: 'image_body_limit_mb', env: ['MODELMORA_IMAGE_BODY_LIMIT_MB'], type: 'number', default: 32, doc: 'Largest REST body on inference routes of image models' },
   { key: 'max_inputs', env: ['MODELMORA_MAX_INPUTS'], type: 'int', default: 256, doc: 'Inputs (texts or images) in one request' },
   { key: 'max_text_chars', env: ['MODELMORA_MAX_TEXT_CHARS'], type: 'int', default: 100000, doc: 'Characters in one input text' },
-  { key: 'url', env: ['MODELMORA_URL'], type: 'string', default: null, doc: 'Daemon the client and CLI talk to; default the one recorded in <home>/daemon.pid, else http://127.0.0.1:8000', client: true },
+  { key: 'url', env: ['MODELMORA_URL'], type: 'string', default: null, doc: 'Daemon the client and the CLI talk to; default the one recorded in the home (daemon.pid), else http://127.0.0.1:8000', client: true },
   { key: 'token', env: ['MODELMORA_TOKEN'], type: 'string', default: null, doc: 'Bearer token the client and CLI send to the daemon', secret: true, client: true },
   { key: 'log_level', env: ['MODELMORA_LOG_LEVEL'], type: 'string', default: 'info', doc: 'fatal, error, warn, info, debug or trace' },
 ] as const satisfies readonly Setting[];

@@ -10,7 +10,7 @@ const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../bin/modelmora.js', import.meta.url));
 const HOOK = `export async function resolve(s, c, n) { const r = await n(s, c); process.stderr.write('LOAD ' + r.url + '\\n'); return r; }`;
 const REGISTER = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOK)}`)});`;
-const HEAVY = /node_modules\/(ink|react|fastify|onnxruntime|@huggingface|@grpc|lowdb|pino|yaml|prom-client|cli-progress)\/|\/dist\/src\/(daemon\/daemon|scheduler|runtime|api|store|hub|project)/;
+const HEAVY = /node_modules\/(ink|react|fastify|onnxruntime|@huggingface|@grpc|lowdb|pino|yaml|prom-client|cli-progress)\/|\/dist\/src\/(daemon\/daemon|scheduler|runtime|api|store\/(model-store|registry)|hub|project)/;
 
 function node(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) =>
