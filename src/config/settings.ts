@@ -17,6 +17,8 @@ export interface Setting {
   doc: string;
   /** Kept out of logs and error messages. */
   secret?: boolean;
+  /** Read by the client and the CLI's daemon commands, not by the daemon (no `serve` flag). */
+  client?: boolean;
 }
 
 const mb = (n: number) => Math.round(n / (1024 * 1024));
@@ -47,6 +49,8 @@ export const SETTINGS = [
   { key: 'max_inputs', env: ['MODELMORA_MAX_INPUTS'], type: 'int', default: 256, doc: 'Inputs (texts or images) in one request' },
   { key: 'max_image_pixels', env: ['MODELMORA_MAX_IMAGE_PIXELS'], type: 'int', default: 178_956_970, doc: 'Largest width*height an input image header may declare (checked before decoding)' },
   { key: 'max_text_chars', env: ['MODELMORA_MAX_TEXT_CHARS'], type: 'int', default: 100000, doc: 'Characters in one input text' },
+  { key: 'url', env: ['MODELMORA_URL'], type: 'string', default: null, doc: 'Daemon the client and the CLI talk to; default the one recorded in the home (daemon.pid), else http://127.0.0.1:8000', client: true },
+  { key: 'token', env: ['MODELMORA_TOKEN'], type: 'string', default: null, doc: 'Bearer token the client and CLI send to the daemon', secret: true, client: true },
   { key: 'log_level', env: ['MODELMORA_LOG_LEVEL'], type: 'string', default: 'info', doc: 'fatal, error, warn, info, debug or trace' },
 ] as const satisfies readonly Setting[];
 
