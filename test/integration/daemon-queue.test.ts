@@ -87,14 +87,28 @@ test('with the runner busy, queued requests run high first, then medium, then lo
   assert.deepEqual(order, ['high-1', 'high-2', 'medium-1', 'medium-2', 'low-1', 'low-2']);
 });
 
-test('a request whose deadline passes in the queue gets 408 INFERENCE_TIMEOUT and never reaches the runner', async () => {
+test('a request whose deadline passes in the queue gets 408 INFERENCE_TIMEOUT; it and a dropped client never reach the runner', async () => {
   const before = await scrape(api);
   const calls0 = runnerCalls(before, SERIAL);
   const items0 = sampleValue(before, 'modelmora_batch_size_sum', { model_id: SERIAL });
   const timeouts0 = valueOr0(before, 'modelmora_requests_total', { model_id: SERIAL, status: 'timeout' });
 
+  const cancelled0 = valueOr0(before, 'modelmora_requests_total', { model_id: SERIAL, status: 'cancelled' });
+
   const slow = infer(SERIAL, slowInput());
   await waitBusy(api, SERIAL);
+  // A client that goes away is dropped from the queue too.
+  const abort = new AbortController();
+  const gone = fetch(`${api}/infer/${SERIAL}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input_data: { text: 'never mind' } }),
+    signal: abort.signal,
+  }).catch((err: Error) => err.name);
+  await waitFor('the abandoned request to queue', async () => ((await queued()) === 1 ? true : undefined));
+  abort.abort();
+  assert.equal(await gone, 'AbortError');
+  await waitFor('the abandoned request to leave the queue', async () => ((await queued()) === 0 ? true : undefined));
   const late = await infer(SERIAL, { input_data: { text: 'too late' }, priority: 'high', timeout_seconds: 1 });
   assert.equal(modelState(await status(api), SERIAL)?.in_flight, 1, 'the slow request was still running when the deadline passed');
   assert.equal(late.status, 408, late.text);
@@ -106,6 +120,7 @@ test('a request whose deadline passes in the queue gets 408 INFERENCE_TIMEOUT an
 
   const after = await scrape(api);
   assert.equal(runnerCalls(after, SERIAL) - calls0, 1, 'one runner call: the slow request only');
+  assert.equal(valueOr0(after, 'modelmora_requests_total', { model_id: SERIAL, status: 'cancelled' }) - cancelled0, 1);
   assert.equal(sampleValue(after, 'modelmora_batch_size_sum', { model_id: SERIAL }) - items0, 256, 'only its 256 items ran');
   assert.equal(valueOr0(after, 'modelmora_requests_total', { model_id: SERIAL, status: 'timeout' }) - timeouts0, 1);
 });
