@@ -7,6 +7,7 @@ import {
   modelState,
   runnerCalls,
   scrape,
+  LONGER,
   SLOW_INPUT_FLAGS,
   slowInput,
   status,
@@ -95,7 +96,7 @@ test('a request whose deadline passes in the queue gets 408 INFERENCE_TIMEOUT; i
 
   const cancelled0 = valueOr0(before, 'modelmora_requests_total', { model_id: SERIAL, status: 'cancelled' });
 
-  const slow = infer(SERIAL, slowInput());
+  const slow = infer(SERIAL, slowInput(LONGER));
   await waitBusy(api, SERIAL);
   // A client that goes away is dropped from the queue too.
   const abort = new AbortController();
