@@ -66,7 +66,13 @@ test('a batch of 64 texts equals 64 single calls, in input order', async () => {
   const texts = Array.from({ length: 64 }, (_, i) => `${words[i % 8]} ${words[(i * 3 + 1) % 8]} number ${i} ${'very '.repeat(i % 5)}long`);
   const batch = (await embed(texts, { normalize: true })).output_data.embeddings!;
   assert.equal(batch.length, 64);
-  const singles = await Promise.all(texts.map(async (t) => (await embed(t, { normalize: true })).output_data.embedding!));
+  // One at a time, so each really runs alone on the runner (concurrent ones would be batched).
+  const singles: Vector[] = [];
+  for (const t of texts) {
+    const single = await embed(t, { normalize: true });
+    assert.equal(single.metadata.batch_size, 1);
+    singles.push(single.output_data.embedding!);
+  }
   let worst = 0;
   for (let i = 0; i < 64; i++) worst = Math.max(worst, maxAbsDiff(batch[i]!, singles[i]!));
   assert.ok(worst < 1e-5, `max abs difference ${worst}`);
