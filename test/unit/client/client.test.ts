@@ -5,6 +5,7 @@ import { ModelMoraClient } from '../../../src/client/client.js';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import type { InferenceRequest } from '../../../src/domain/inference.js';
 import { testApp, TEST_LOCK, type TestApp } from '../../support/rest-app.js';
+import sharp from 'sharp';
 
 /** The client against the real REST skin (FakeEngine behind it) over a real 127.0.0.1 port. */
 
@@ -85,11 +86,12 @@ describe('ModelMoraClient over REST', () => {
     assert.deepEqual(sent.parameters, { normalize: true });
     const many = await client.infer('org/embed', { texts: ['a', 'bb cc'] });
     assert.deepEqual(many.output_data, { embeddings: [[1, 1, 0.5], [5, 2, 0.5]] });
-    const png = Buffer.from([0x89, 0x50, 0x4e, 0x47, 1, 2, 3, 4]);
+    // A real image: the daemon checks the header and decodes it before any work.
+    const png = await sharp({ create: { width: 2, height: 2, channels: 3, background: '#ffffff' } }).png().toBuffer();
     t.engine.taskType = 'img2embed';
     await t.registry.register({ model_id: 'org/clip', task_type: 'img2embed' });
     const image = await client.infer('org/clip', { image: `data:image/png;base64,${png.toString('base64')}` });
-    assert.deepEqual(image.output_data, { embedding: [8, 0, 0] });
+    assert.deepEqual(image.output_data, { embedding: [png.length, 0, 0] });
     assert.throws(() => client.infer('org/embed', { text: 'a', texts: ['b'] } as never), (err: ModelMoraError) => err.code === 'VALIDATION_ERROR');
   });
 
