@@ -7,6 +7,8 @@ export interface GlobalOptions {
   config?: string;
   quiet?: boolean;
   json?: boolean;
+  /** The daemon the daemon commands talk to (MODELMORA_URL). */
+  url?: string;
 }
 
 /** The global options as seen from inside a sub-command's action. */

@@ -7,6 +7,14 @@ import { register as registerPull } from './commands/pull.js';
 import { register as registerRm } from './commands/rm.js';
 import { register as registerServe } from './commands/serve.js';
 import { register as registerVerify } from './commands/verify.js';
+import { register as registerStop } from './commands/stop.js';
+import { register as registerPs } from './commands/ps.js';
+import { register as registerLoad } from './commands/load.js';
+import { register as registerUnload } from './commands/unload.js';
+import { register as registerStatus } from './commands/status.js';
+import { register as registerInfer } from './commands/infer.js';
+import { register as registerJobs } from './commands/jobs.js';
+import { register as registerTop } from './commands/top.js';
 import { VERSION } from '../version.js';
 import { examples } from './global-options.js';
 import { describeError, isInterrupt } from './render/error.js';
@@ -27,6 +35,7 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'project file', 'modelmora.yaml')
     .option('-q, --quiet', 'print nothing but errors and requested data')
     .option('--json', 'print results as JSON')
+    .option('--url <url>', 'daemon to talk to (MODELMORA_URL, default the one running for --home, else http://127.0.0.1:8000)')
     .showSuggestionAfterError(true)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.endsWith('\n') ? text : `${text}\n`) })
@@ -41,6 +50,10 @@ export function buildProgram(): Command {
       ]),
     );
   for (const register of [registerInit, registerAdd, registerRm, registerLs, registerLock, registerPull, registerVerify, registerServe]) {
+    register(program);
+  }
+  // Daemon commands: they talk to a running daemon through the typed client.
+  for (const register of [registerStop, registerPs, registerLoad, registerUnload, registerStatus, registerInfer, registerJobs, registerTop]) {
     register(program);
   }
   return program;

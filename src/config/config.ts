@@ -8,6 +8,7 @@ export interface Config {
   host: string;
   port: number;
   grpc_port: number;
+  grpc: boolean;
   hub_url: string;
   hf_token: string | null;
   memory_budget_mb: number;
@@ -29,6 +30,8 @@ export interface Config {
   max_text_chars: number;
   max_image_pixels: number;
   log_level: string;
+  url: string | null;
+  token: string | null;
 }
 
 type Layer = Partial<Record<string, unknown>>;
@@ -43,6 +46,14 @@ export interface ConfigSources {
 
 /** flags > env > yaml > defaults, each value checked against its declared type. */
 export function resolveConfig(sources: ConfigSources = {}): Readonly<Config> {
+  return resolveSettings(SETTINGS.map((s) => s.key), sources) as Readonly<Config>;
+}
+
+/**
+ * Only the named settings, so a client (which needs home, url and token) is not failed by a bad
+ * value of a daemon setting it never uses.
+ */
+export function resolveSettings<K extends SettingKey>(keys: readonly K[], sources: ConfigSources = {}): Readonly<Pick<Config, K>> {
   const env = sources.env ?? process.env;
   const yaml = sources.yaml ?? {};
   for (const key of Object.keys(yaml)) {
@@ -54,6 +65,7 @@ export function resolveConfig(sources: ConfigSources = {}): Readonly<Config> {
   }
   const out: Record<string, unknown> = {};
   for (const setting of SETTINGS as readonly Setting[]) {
+    if (!(keys as readonly string[]).includes(setting.key)) continue;
     const flag = sources.flags?.[setting.key];
     const envName = setting.env.find((name) => env[name] !== undefined && env[name] !== '');
     let raw: unknown = setting.default;
@@ -63,7 +75,7 @@ export function resolveConfig(sources: ConfigSources = {}): Readonly<Config> {
     else if (yaml[setting.key] !== undefined) [raw, origin] = [yaml[setting.key], `server.${setting.key}`];
     out[setting.key] = raw === null ? null : coerce(setting, raw, origin);
   }
-  return Object.freeze(out as unknown as Config);
+  return Object.freeze(out as unknown as Pick<Config, K>);
 }
 
 function coerce(setting: Setting, raw: unknown, origin: string): unknown {

@@ -12,6 +12,7 @@ export function settingsMarkdown(): string {
             ? '—'
             : `\`${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}\``;
     const env = s.env.map((e) => `\`${e}\``).join(', ');
+    // Secrets have no flag (a flag would show in `ps` and shell history).
     const flag = s.secret ? '—' : `\`${flagName(s.key)}\``;
     return `| \`${s.key}\` | ${flag} | ${env} | ${s.type} | ${shown} | ${s.doc} |`;
   });

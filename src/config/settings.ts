@@ -17,6 +17,8 @@ export interface Setting {
   doc: string;
   /** Kept out of logs and error messages. */
   secret?: boolean;
+  /** Read by the client and the CLI's daemon commands, not by the daemon (no `serve` flag). */
+  client?: boolean;
 }
 
 const mb = (n: number) => Math.round(n / (1024 * 1024));
@@ -25,7 +27,8 @@ export const SETTINGS = [
   { key: 'home', env: ['MODELMORA_HOME'], type: 'string', default: path.join(os.homedir(), '.modelmora'), doc: 'Cache, registry, jobs and pid file live here' },
   { key: 'host', env: ['MODELMORA_HOST'], type: 'string', default: '127.0.0.1', doc: 'Address REST and gRPC bind to' },
   { key: 'port', env: ['MODELMORA_PORT'], type: 'int', default: 8000, doc: 'REST port (/api/v1)' },
-  { key: 'grpc_port', env: ['MODELMORA_GRPC_PORT'], type: 'int', default: 50051, doc: 'gRPC port (modelmora.v1); 0 disables gRPC' },
+  { key: 'grpc_port', env: ['MODELMORA_GRPC_PORT'], type: 'int', default: 50051, doc: 'gRPC port (modelmora.v1); 0 picks a free port' },
+  { key: 'grpc', env: ['MODELMORA_GRPC'], type: 'boolean', default: true, doc: 'Serve gRPC; false serves REST only' },
   { key: 'hub_url', env: ['MODELMORA_HUB_URL', 'HF_ENDPOINT'], type: 'string', default: 'https://huggingface.co', doc: 'Hugging Face endpoint (a mirror or the test hub); trusted' },
   { key: 'hf_token', env: ['MODELMORA_HF_TOKEN', 'HF_TOKEN'], type: 'string', default: null, doc: 'Hugging Face token for gated or private repos', secret: true },
   { key: 'memory_budget_mb', env: ['MODELMORA_MEMORY_BUDGET_MB'], type: 'int', default: mb(os.totalmem() * 0.5), doc: 'Memory all loaded models may use (sum of runner RSS); default half of RAM' },
@@ -46,6 +49,8 @@ export const SETTINGS = [
   { key: 'max_inputs', env: ['MODELMORA_MAX_INPUTS'], type: 'int', default: 256, doc: 'Inputs (texts or images) in one request' },
   { key: 'max_image_pixels', env: ['MODELMORA_MAX_IMAGE_PIXELS'], type: 'int', default: 178_956_970, doc: 'Largest width*height an input image header may declare (checked before decoding)' },
   { key: 'max_text_chars', env: ['MODELMORA_MAX_TEXT_CHARS'], type: 'int', default: 100000, doc: 'Characters in one input text' },
+  { key: 'url', env: ['MODELMORA_URL'], type: 'string', default: null, doc: 'Daemon the client and the CLI talk to; default the one recorded in the home (daemon.pid), else http://127.0.0.1:8000', client: true },
+  { key: 'token', env: ['MODELMORA_TOKEN'], type: 'string', default: null, doc: 'Bearer token the client and CLI send to the daemon', secret: true, client: true },
   { key: 'log_level', env: ['MODELMORA_LOG_LEVEL'], type: 'string', default: 'info', doc: 'fatal, error, warn, info, debug or trace' },
 ] as const satisfies readonly Setting[];
 

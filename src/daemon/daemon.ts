@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
+import { buildGrpcServer, type GrpcServer } from '../api/grpc/server.js';
 import { buildApp } from '../api/rest/app.js';
 import { describeConfig, resolveConfig, type Config } from '../config/config.js';
 import { ModelMoraError } from '../domain/errors.js';
@@ -13,6 +14,7 @@ import { openProject, type Project } from '../project/project.js';
 import { createRunnerFactory } from '../runtime/runner-client.js';
 import { ServingEngine } from '../scheduler/engine.js';
 import { ArtifactStore } from '../store/artifacts.js';
+import { BackgroundDownloads } from '../store/background-downloads.js';
 import { ModelStore } from '../store/model-store.js';
 import { Registry } from '../store/registry.js';
 import { ModelCatalog } from './catalog.js';
@@ -33,6 +35,8 @@ export interface Daemon {
   config: Readonly<Config>;
   /** Base URL of the REST API, e.g. http://127.0.0.1:8000 */
   url: string;
+  /** Bound gRPC port; undefined when gRPC is off (`grpc: false`). */
+  grpcPort: number | undefined;
   app: FastifyInstance;
   engine: ServingEngine;
   jobs: DurableJobService;
@@ -75,6 +79,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     let draining = false;
     const artifacts = new ArtifactStore({ dir: path.join(config.home, 'artifacts'), retentionMs: config.job_retention });
     artifacts.start((err) => log.warn({ err: safeError(err) }, 'artifact prune failed'));
+    const startedAt = new Date();
+    const readiness = () => ({ ready: !draining, checks: { database: true, queue: !draining } });
+    // One set of background downloads for both skins, so each sees (and can cancel) the other's.
+    const downloads = new BackgroundDownloads(registry, catalog.download, (modelId, err) => log.warn({ model_id: modelId, err: safeError(err) }, 'download failed'));
     const app = await buildApp({
       artifacts: { store: artifacts, inlineMaxKb: config.inline_image_max_kb },
       config,
@@ -83,11 +91,12 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       jobs,
       metrics,
       download: catalog.download,
+      downloads,
       removeFiles: catalog.removeFiles,
       lockFile: catalog.lockFile,
-      readiness: () => ({ ready: !draining, checks: { database: true, queue: !draining } }),
+      readiness,
       version: VERSION,
-      startedAt: new Date(),
+      startedAt,
       logger: { level: config.log_level === 'debug' || config.log_level === 'trace' ? config.log_level : 'warn' },
     });
     app.addHook('onRequest', async (request) => {
@@ -102,8 +111,18 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
     const url = `http://${host}:${port}`;
-    lock.publish({ pid: process.pid, host: config.host, port, grpc_port: config.grpc_port, started_at: new Date().toISOString() });
-    log.info({ url: `${url}/api/v1`, docs: `${url}/docs` }, 'modelmora listening');
+    let grpc: GrpcServer | undefined;
+    let grpcPort: number | undefined;
+    if (config.grpc) {
+      const deps = { config, registry, engine, jobs, metrics, downloads, readiness, version: VERSION, startedAt, log };
+      grpc = buildGrpcServer({ ...deps, removeFiles: catalog.removeFiles, lockFile: catalog.lockFile, draining: () => draining });
+      grpcPort = await grpc.listen(config.host, config.grpc_port).catch(async (err: unknown) => {
+        await app.close();
+        throw err;
+      });
+    }
+    lock.publish({ pid: process.pid, host: config.host, port, grpc_port: grpcPort ?? 0, started_at: new Date().toISOString() });
+    log.info({ url: `${url}/api/v1`, docs: `${url}/docs`, grpc_port: grpcPort ?? null }, 'modelmora listening');
     const started = engine;
     if (preload.length > 0) {
       started.preload(preload).catch((err: unknown) => log.warn({ err: safeError(err) }, 'preload failed'));
@@ -115,15 +134,19 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         log.info({ drain_timeout_seconds: config.drain_timeout_seconds }, 'modelmora draining');
         // Jobs stop feeding the engine; the ones it holds finish in its drain (or stay unfinished on disk).
         const jobsDrained = jobs.drain();
-        await started.drain(config.drain_timeout_seconds * 1000);
+        const drainMs = config.drain_timeout_seconds * 1000;
+        const drainStarted = Date.now();
+        await started.drain(drainMs);
         await jobsDrained;
+        // Calls still open (streams, answers being written) get what is left of the drain time.
+        await grpc?.shutdown(Math.max(1000, drainMs - (Date.now() - drainStarted)));
         await jobStore?.close();
         await app.close();
         artifacts.stop();
         lock.release();
         log.info('modelmora stopped');
       })());
-    return { config, url, app, engine: started, jobs, log, stop };
+    return { config, url, grpcPort, app, engine: started, jobs, log, stop };
   } catch (err) {
     await engine?.drain(0).catch(() => undefined);
     await jobStore?.close().catch(() => undefined);

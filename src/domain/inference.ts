@@ -20,7 +20,10 @@ export interface InferenceRequest {
   batched: boolean;
   parameters: Record<string, unknown>;
   priority: Priority;
-  /** Seconds, already checked to be 1..600. */
+  /**
+   * Seconds until the deadline, counted from the engine call: timeout_seconds (1..600) as the
+   * caller asked, or less, fractional, when a gRPC call deadline comes first.
+   */
   timeoutSeconds: number;
   requestId?: string;
 }

@@ -2,10 +2,11 @@ import type { Clock } from '../domain/clock.js';
 import type { ModelStatus } from '../domain/engine.js';
 import { ModelMoraError } from '../domain/errors.js';
 import type { RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle, RunnerProgress } from '../domain/runner.js';
-import { planEviction } from './eviction-policy.js';
+import { planEviction, type ResidentModel } from './eviction-policy.js';
 import { notify, type EngineObserver, type EvictionReason } from './observer.js';
 import { deathWatch, newResident, residentStatus, type Resident } from './resident.js';
-import { estimateBytes, MIB, type ModelServingSpec } from './serving-spec.js';
+import { RssHistory } from './rss-history.js';
+import { MIB, type ModelServingSpec } from './serving-spec.js';
 
 export interface ResidencyOptions {
   budgetBytes: number;
@@ -39,6 +40,7 @@ const MAX_ACQUIRE_ROUNDS = 4;
  */
 export class Residency {
   private readonly entries = new Map<string, Resident>();
+  private readonly rss = new RssHistory();
   private readonly opts: Required<Omit<ResidencyOptions, 'observer'>> & { observer: EngineObserver | undefined };
 
   constructor(options: ResidencyOptions) {
@@ -161,7 +163,7 @@ export class Residency {
     }
     entry.spec = spec;
     entry.state = 'loading';
-    entry.bytes = estimateBytes(spec);
+    entry.bytes = this.rss.estimate(spec);
     const loading = entry;
     loading.ready = this.loadRunner(loading).finally(() => (loading.ready = undefined));
     return loading.ready;
@@ -212,25 +214,21 @@ export class Residency {
       this.reportCounts();
     });
     const rss = await handle.rssBytes().catch(() => 0);
-    if (rss > 0 && entry.handle === handle) entry.bytes = rss;
+    if (rss > 0 && entry.handle === handle) {
+      entry.bytes = rss;
+      this.rss.record(entry.modelId, rss);
+    }
     entry.lastRssAt = clock.now();
     notify(observer, 'modelLoaded', { modelId: entry.modelId, durationMs: clock.now() - started, bytes: entry.bytes });
     notify(observer, 'modelMemory', entry.modelId, entry.bytes);
     this.reportCounts();
+    this.trim(entry);
   }
 
   /** Evicts idle models (and drains busy ones if it must) until the entry's estimate fits. */
   private async makeRoom(entry: Resident): Promise<void> {
     for (let round = 0; round < MAX_ROOM_ROUNDS; round++) {
-      const others = [...this.entries.values()].filter((e) => e !== entry && !e.stopping && e.bytes > 0);
-      const models = others.map((e) => ({
-        id: e.modelId,
-        bytes: e.bytes,
-        lastUsedAt: e.lastUsedAt,
-        pinned: this.keepAliveOf(e) < 0,
-        inFlight: e.refs,
-        loading: e.state === 'loading',
-      }));
+      const models = this.others(entry);
       const plan = planEviction(models, this.opts.budgetBytes, entry.bytes, this.now);
       if (plan === 'does-not-fit') {
         const held = models.filter((m) => m.pinned || m.loading).reduce((sum, m) => sum + m.bytes, 0);
@@ -242,18 +240,43 @@ export class Residency {
         );
       }
       if (plan.evict.length === 0 && plan.drain.length === 0) return;
-      const victims = [...plan.evict, ...plan.drain].map((id) => this.entries.get(id)!);
-      await Promise.all(
-        victims.map((victim) => {
-          victim.unloading = true;
-          victim.unloadReason = 'memory';
-          this.cancelKeepAlive(victim);
-          if (victim.refs === 0) void this.stop(victim, 'memory');
-          return victim.gone.promise;
-        }),
-      );
+      await Promise.all([...plan.evict, ...plan.drain].map((id) => this.evict(this.entries.get(id)!)));
     }
     throw new ModelMoraError('SERVICE_UNAVAILABLE', `No room could be made for model ${entry.modelId}; retry`);
+  }
+
+  /**
+   * A measured RSS can exceed what the load made room for (the estimate was low, or a batch grew
+   * the runner): evict as the load would have, so the budget holds again. Not the measured model
+   * itself, and nothing when even that would not be enough.
+   */
+  private trim(entry: Resident): void {
+    const plan = planEviction(this.others(entry), this.opts.budgetBytes, entry.bytes, this.now);
+    if (plan === 'does-not-fit') return;
+    for (const id of [...plan.evict, ...plan.drain]) void this.evict(this.entries.get(id)!);
+  }
+
+  /** Every other model holding memory, as the eviction policy sees it. */
+  private others(entry: Resident): ResidentModel[] {
+    return [...this.entries.values()]
+      .filter((e) => e !== entry && !e.stopping && e.bytes > 0)
+      .map((e) => ({
+        id: e.modelId,
+        bytes: e.bytes,
+        lastUsedAt: e.lastUsedAt,
+        pinned: this.keepAliveOf(e) < 0,
+        inFlight: e.refs,
+        loading: e.state === 'loading',
+      }));
+  }
+
+  /** Unloads for memory: now if idle, else when its in-flight batches are released. */
+  private evict(victim: Resident): Promise<void> {
+    victim.unloading = true;
+    victim.unloadReason = 'memory';
+    this.cancelKeepAlive(victim);
+    if (victim.refs === 0) void this.stop(victim, 'memory');
+    return victim.gone.promise;
   }
 
   private lease(entry: Resident, handle: RunnerHandle): RunnerLease {
@@ -331,6 +354,7 @@ export class Residency {
         if (rss <= 0 || entry.handle !== handle || entry.stopping) return;
         entry.bytes = rss;
         notify(this.opts.observer, 'modelMemory', entry.modelId, rss);
+        this.trim(entry);
       },
       () => undefined,
     );

@@ -170,7 +170,7 @@ test('rm --purge removes the model from yaml, lock and cache', async () => {
 });
 
 test('every command has --help with an example, and errors never print a stack', async () => {
-  for (const cmd of [[], ['init'], ['add'], ['rm'], ['ls'], ['lock'], ['pull'], ['verify']]) {
+  for (const cmd of [[], ['init'], ['add'], ['rm'], ['ls'], ['lock'], ['pull'], ['verify'], ['serve'], ['stop'], ['ps'], ['load'], ['unload'], ['status'], ['infer'], ['jobs'], ['top']]) {
     const res = await w.run([...cmd, '--help']);
     assert.equal(res.code, 0, cmd.join(' '));
     assert.match(res.stdout, /^Usage: modelmora/);
@@ -181,19 +181,21 @@ test('every command has --help with an example, and errors never print a stack',
   assert.doesNotMatch(noProject.stderr, /\s+at /);
 });
 
-test('--help loads commander and the command definitions only', async () => {
+test('--help and ps --help load commander and the command definitions only', async () => {
   const { execFile } = await import('node:child_process');
   const { fileURLToPath } = await import('node:url');
   const hook = `export async function resolve(s, c, n) { const r = await n(s, c); process.stderr.write('LOAD ' + r.url + '\\n'); return r; }`;
   const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
   const bin = fileURLToPath(new URL('../../../bin/modelmora.js', import.meta.url));
-  const stderr = await new Promise<string>((resolve, reject) =>
-    execFile(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, bin, '--help'], (err, _out, errText) =>
-      err ? reject(err) : resolve(errText),
-    ),
-  );
-  const loaded = stderr.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => l.slice(5));
-  assert.ok(loaded.some((u) => u.includes('/commander/')), 'the hook saw the imports');
-  const heavy = loaded.filter((u) => /node_modules\/(yaml|@huggingface|ink|fastify|cli-progress|onnxruntime)|\/dist\/src\/(hub|store|project)\//.test(u));
-  assert.deepEqual(heavy, []);
+  for (const args of [['--help'], ['ps', '--help']]) {
+    const stderr = await new Promise<string>((resolve, reject) =>
+      execFile(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, bin, ...args], (err, _out, errText) =>
+        err ? reject(err) : resolve(errText),
+      ),
+    );
+    const loaded = stderr.split('\n').filter((l) => l.startsWith('LOAD ')).map((l) => l.slice(5));
+    assert.ok(loaded.some((u) => u.includes('/commander/')), 'the hook saw the imports');
+    const heavy = loaded.filter((u) => /node_modules\/(yaml|@huggingface|ink|react|undici|fastify|cli-progress|onnxruntime|@grpc)|\/dist\/src\/(hub|store|project|client|daemon)\//.test(u));
+    assert.deepEqual(heavy, [], args.join(' '));
+  }
 });

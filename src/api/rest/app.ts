@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../../config/config.js';
 import type { Engine } from '../../domain/engine.js';
@@ -9,6 +8,7 @@ import type { Metrics } from '../../metrics/metrics.js';
 import { BackgroundDownloads, type DownloadPort } from '../../store/background-downloads.js';
 import type { Registry } from '../../store/registry.js';
 import { artifactsPlugin, type ArtifactDeps } from './artifacts.js';
+import { osMemory } from '../system-status.js';
 import { installErrorHandlers } from './errors.js';
 import { healthPlugin } from './health.js';
 import { inferPlugin } from './infer.js';
@@ -46,6 +46,11 @@ export interface AppDeps {
   metrics: Metrics;
   /** Fetch a model's files into the cache (ModelStore.pull); must honour the signal. */
   download: DownloadPort;
+  /**
+   * Background downloads shared with the gRPC skin (so DELETE sees a download gRPC started);
+   * absent: the app makes its own. Closing the app stops them either way.
+   */
+  downloads?: BackgroundDownloads;
   /** Deletes a model's cached files on DELETE /models/{id}; absent: files are left in the cache. */
   removeFiles?: (modelId: string) => Promise<void>;
   /** The lock file of the served models, in the API document's shape. */
@@ -68,7 +73,7 @@ export interface AppDeps {
 }
 
 /** Deps after defaults, as the plugins see them. */
-export interface RouteDeps extends Omit<AppDeps, 'now' | 'systemMemory' | 'logger' | 'docs'> {
+export interface RouteDeps extends Omit<AppDeps, 'now' | 'systemMemory' | 'logger' | 'docs' | 'downloads'> {
   now: () => Date;
   systemMemory: () => { total_mb: number; free_mb: number };
   downloads: BackgroundDownloads;
@@ -118,9 +123,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     },
   });
 
-  const downloads = new BackgroundDownloads(deps.registry, deps.download, (modelId, err) =>
-    app.log.warn({ model_id: modelId, err }, 'download failed'),
-  );
+  const downloads =
+    deps.downloads ??
+    new BackgroundDownloads(deps.registry, deps.download, (modelId, err) => app.log.warn({ model_id: modelId, err }, 'download failed'));
   app.decorate('downloads', downloads);
   app.addHook('onClose', () => downloads.stop());
   app.addHook('onRequest', async (request, reply) => {
@@ -134,7 +139,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const routeDeps: RouteDeps = {
     ...deps,
     now: deps.now ?? (() => new Date()),
-    systemMemory: deps.systemMemory ?? (() => ({ total_mb: os.totalmem() / mb, free_mb: os.freemem() / mb })),
+    systemMemory: deps.systemMemory ?? osMemory,
     downloads,
   };
   await app.register(modelsPlugin, { prefix: API_PREFIX, deps: routeDeps });

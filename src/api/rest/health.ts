@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { modelHealth } from '../system-status.js';
 import type { RouteDeps } from './app.js';
 import { Liveness, ModelHealth, Readiness } from './schemas.js';
 
@@ -45,14 +46,14 @@ export const healthPlugin: FastifyPluginAsync<{ deps: RouteDeps; hidden?: boolea
       },
     },
     async () => {
-      const models = deps.engine.models().map((m) => ({
+      const health = modelHealth(deps.engine);
+      const models = health.models.map((m) => ({
         model_id: m.model_id,
         healthy: m.health_status.healthy,
         last_check_at: m.health_status.last_check_at,
         ...(m.health_status.error_message !== undefined && { error: m.health_status.error_message }),
       }));
-      const healthy = models.filter((m) => m.healthy).length;
-      return { healthy_count: healthy, unhealthy_count: models.length - healthy, models };
+      return { healthy_count: health.healthy_count, unhealthy_count: health.unhealthy_count, models };
     },
   );
 };

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { ModelMoraError } from '../../domain/errors.js';
 import type { JobService, JobState, JobView } from '../../domain/jobs.js';
-import { toInferenceRequest } from '../inference-input.js';
+import { readInferenceRequest } from '../inference-input.js';
 import { API_PREFIX, type RouteDeps } from './app.js';
 import { inferenceBodyOptions, toInferenceResponse } from './infer.js';
 import { JobIdParams, ListJobsQuery } from './job-schemas.js';
@@ -42,7 +42,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
     options: inferenceBodyOptions(deps),
     handler: async (request, reply, id) => {
       const record = await registry.get(id);
-      const input = toInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
+      const input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
       const job = await jobs.submit(input);
       const statusUrl = `${API_PREFIX}/jobs/${job.job_id}`;
       return reply.code(202).header('location', statusUrl).send({ job_id: job.job_id, status: job.status, created_at: job.created_at, status_url: statusUrl });

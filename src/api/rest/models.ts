@@ -1,6 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { ModelMoraError } from '../../domain/errors.js';
-import { ModelRef } from '../../domain/model-ref.js';
+import { deleteModel, registerModel, startDownload } from '../model-actions.js';
 import { toModelResponse, type ListQuery, type RegisterInput, type UpdateInput } from '../../store/registry.js';
 import type { RouteDeps } from './app.js';
 import { modelRoute } from './model-path.js';
@@ -8,7 +7,7 @@ import { DeleteModelQuery, ListModelsQuery, errorResponses } from './schemas.js'
 
 /** Registry routes (API document §2.3): the catalog, downloads and the lock file. */
 export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, { deps }) => {
-  const { registry, engine, downloads } = deps;
+  const { registry, downloads } = deps;
   const tags = ['Registry'];
 
   app.post(
@@ -27,15 +26,8 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
       },
     },
     async (request, reply) => {
-      const body = request.body as RegisterInput;
-      const id = ModelRef.parse(body.model_id).id;
-      if (body.source_url !== undefined && !body.source_url.toLowerCase().startsWith('https://')) {
-        throw new ModelMoraError('URL_NOT_ALLOWED', 'source_url must be an https URL', {
-          fieldErrors: [{ field: 'source_url', message: 'must start with https://' }],
-        });
-      }
-      const record = await registry.register({ ...body, model_id: id });
-      reply.header('location', `${request.url.split('?')[0]}/${encodeURIComponent(id)}`);
+      const record = await registerModel(registry, request.body as RegisterInput);
+      reply.header('location', `${request.url.split('?')[0]}/${encodeURIComponent(record.model_id)}`);
       return reply.code(201).send(toModelResponse(record));
     },
   );
@@ -113,23 +105,7 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
     },
     handler: async (request, reply, id) => {
       const { force } = request.query as { force: boolean };
-      await registry.get(id);
-      const status = engine.models().find((m) => m.model_id === id && m.state !== 'unloaded');
-      const downloading = downloads.isRunning(id);
-      if ((status || downloading) && !force) {
-        throw new ModelMoraError('MODEL_IN_USE', `Model '${id}' is ${status ? status.state : 'downloading'}; unload it first or use force=true`, {
-          details: { state: status ? status.state : 'downloading' },
-        });
-      }
-      if (downloading) await downloads.cancel(id);
-      if (status) {
-        await engine.unload(id).catch((err: unknown) => {
-          // It may have unloaded on its own meanwhile (keep_alive); that is what we wanted.
-          if (!(err instanceof ModelMoraError && err.code === 'MODEL_NOT_LOADED')) throw err;
-        });
-      }
-      if (deps.removeFiles) await deps.removeFiles(id);
-      await registry.remove(id);
+      await deleteModel(deps, id, force);
       return reply.code(204).send();
     },
   });
@@ -145,10 +121,6 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
       description: 'Starts fetching the files into the cache and answers at once; GET /models/{model_id} shows status downloading, then ready or failed.',
       response: { 202: { description: 'Download started (or already running)', $ref: 'DownloadResponse#' }, ...errorResponses({ 400: 'INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND' }) },
     },
-    handler: async (_request, reply, id) => {
-      const { started } = await downloads.start(id);
-      const message = started ? 'Download started in background' : 'Download already in progress';
-      return reply.code(202).send({ model_id: id, status: 'downloading', message });
-    },
+    handler: async (_request, reply, id) => reply.code(202).send(await startDownload(downloads, id)),
   });
 };

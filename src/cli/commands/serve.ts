@@ -8,18 +8,20 @@ const GLOBAL_KEYS = new Set(['home', 'hub_url']);
 export function register(program: Command): void {
   const command = program
     .command('serve')
-    .description('run the daemon in the foreground: REST on /api/v1, models from modelmora.yaml loaded on demand');
+    .description('run the daemon in the foreground: REST on /api/v1 and gRPC, models from modelmora.yaml loaded on demand');
   // One flag per setting, straight from the settings table (flags > env > yaml > defaults).
   for (const setting of SETTINGS) {
-    if (GLOBAL_KEYS.has(setting.key) || ('secret' in setting && setting.secret)) continue;
+    if (GLOBAL_KEYS.has(setting.key) || ('secret' in setting && setting.secret) || ('client' in setting && setting.client)) continue;
     const shown = Array.isArray(setting.default) ? setting.default.join(',') : String(setting.default);
     command.option(`${flagName(setting.key)} <value>`, `${setting.doc} [${setting.env[0]}, default ${shown}]`);
   }
+  command.option('--detach', 'run in the background (log in <home>/logs/daemon.log); wait until ready, print where it listens');
   command
     .addHelpText(
       'after',
       examples([
         'modelmora serve',
+        'modelmora serve --detach',
         'modelmora serve --port 9000 --memory-budget-mb 4096',
         'MODELMORA_MAX_BATCH_SIZE=64 modelmora serve --config deploy/modelmora.yaml',
       ]),
@@ -33,9 +35,15 @@ export function register(program: Command): void {
         if (value !== undefined) flags[setting.key] = value;
       }
       const explicit = cmd.parent?.getOptionValueSource('config') === 'cli';
+      if (options.detach === true) {
+        const [{ serveDetached }, { outputFor }] = await Promise.all([import('../detach.js'), import('../render/output-for.js')]);
+        await serveDetached({ flags, ...(explicit ? { configPath: globals.config! } : {}), argv: process.argv.slice(2), output: outputFor(globals) });
+        return;
+      }
       const { startDaemon } = await import('../../daemon/daemon.js');
       const daemon = await startDaemon({ ...(explicit ? { configPath: globals.config! } : {}), flags });
-      process.stderr.write(`ModelMora serving ${daemon.url}/api/v1 (docs ${daemon.url}/docs); Ctrl-C to stop\n`);
+      const grpc = daemon.grpcPort === undefined ? '' : `, gRPC on port ${daemon.grpcPort}`;
+      process.stderr.write(`ModelMora serving ${daemon.url}/api/v1 (docs ${daemon.url}/docs)${grpc}; Ctrl-C to stop\n`);
       await untilSignal(() => daemon.stop());
       // Everything is closed; a stray handle (a library timer) must not keep a stopped daemon alive.
       setTimeout(() => process.exit(0), 1000).unref();

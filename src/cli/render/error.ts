@@ -5,6 +5,8 @@
  * --help path.
  */
 export function describeError(err: unknown): string {
+  // "no daemon at URL; start one with ..." reads as an instruction; a code after it adds nothing.
+  if (isModelMoraError(err) && (err as { details?: { reason?: unknown } }).details?.reason === 'unreachable') return err.message;
   if (isModelMoraError(err)) return `${err.message} (${err.code})`;
   if (isInterrupt(err)) return 'interrupted';
   const message = err instanceof Error ? (err.message.split('\n')[0] ?? '') : '';

@@ -69,7 +69,7 @@ class CaptionHandler implements TaskHandler {
     } as unknown as Parameters<PreTrainedModel['generate']>[0])) as Tensor;
     if (context.signal.aborted) throw new ModelMoraError('CANCELLED', 'Generation was cancelled');
     const texts = this.tokenizer.batch_decode(sequences, { skip_special_tokens: true });
-    return texts.map((text) => ({ kind: 'text', text: cutAtStop(text.trim(), options.stop) }));
+    return texts.map((text) => ({ kind: 'text', text: cutAtStop(text, options.stop).trim() }));
   }
 
   async dispose(): Promise<void> {

@@ -3,18 +3,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import type { InferenceRequest, InferenceResult } from '../../../src/domain/inference.js';
 import { testApp, type TestApp } from '../../support/rest-app.js';
-
-/** Parses a text/event-stream body into [event, data] pairs (comments dropped). */
-export function parseSse(body: string): Array<[string, unknown]> {
-  return body
-    .split('\n\n')
-    .filter((block) => block.trim() && !block.startsWith(':'))
-    .map((block) => {
-      const event = /^event: (.*)$/m.exec(block)?.[1] ?? 'message';
-      const data = /^data: (.*)$/m.exec(block)?.[1] ?? '';
-      return [event, JSON.parse(data) as unknown];
-    });
-}
+import { parseSse } from '../../support/sse.js';
 
 function textResult(request: InferenceRequest, texts: string[]): InferenceResult {
   return {

@@ -1,0 +1,30 @@
+// The part of autocannon 9's programmatic API that bench/rest-load.ts uses (it ships no types).
+declare module 'autocannon' {
+  interface Histogram {
+    average: number;
+    p50: number;
+    p90: number;
+    p99: number;
+    max: number;
+  }
+  interface Options {
+    url: string;
+    method?: string;
+    headers?: Record<string, string>;
+    body?: string;
+    requests?: Array<{ method?: string; path?: string; body?: string; headers?: Record<string, string> }>;
+    connections?: number;
+    duration?: number;
+    timeout?: number;
+  }
+  interface Result {
+    requests: Histogram & { total: number };
+    latency: Histogram;
+    duration: number;
+    errors: number;
+    timeouts: number;
+    non2xx: number;
+  }
+  function autocannon(options: Options): Promise<Result>;
+  export default autocannon;
+}

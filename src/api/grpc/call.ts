@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+import { Metadata, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream, type sendUnaryData, type handleUnaryCall, type StatusObject } from '@grpc/grpc-js';
+import { ModelMoraError, toModelMoraError } from '../../domain/errors.js';
+
+/**
+ * What every gRPC handler shares: the trace id, the call's deadline and cancellation as an
+ * AbortSignal, and the one mapping from a thrown error to a gRPC status. The status code comes
+ * from the error table (ModelMoraError.grpcStatus); `error_code` and `trace_id` travel in the
+ * trailing metadata, the message as the status details.
+ */
+
+/** The logger calls the skin makes (pino's signature). */
+export interface GrpcLog {
+  debug(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface CallContext {
+  traceId: string;
+  /** Absolute time in ms (Date.now clock) the caller stops waiting; Infinity when none was set. */
+  deadline: number;
+  /** Aborted when the caller cancels or its deadline passes. */
+  signal: AbortSignal;
+  /** Full method name, for logs. */
+  method: string;
+}
+
+type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
+
+/** Enough for any honest request; bounds the trailer of a hostile one. */
+const MAX_FIELD_ERRORS = 50;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function callContext(call: AnyCall): CallContext {
+  const given = call.metadata.get('x-trace-id')[0];
+  const traceId = typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
+  const controller = new AbortController();
+  if (call.cancelled) controller.abort();
+  else (call as ServerUnaryCall<unknown, unknown>).once('cancelled', () => controller.abort());
+  const raw = call.getDeadline();
+  const deadline = raw instanceof Date ? raw.getTime() : raw;
+  return { traceId, deadline, signal: controller.signal, method: call.getPath() };
+}
+
+/** The status a failed call ends with. */
+export function toStatus(err: ModelMoraError, traceId: string): Partial<StatusObject> {
+  const metadata = new Metadata();
+  metadata.set('error_code', err.code);
+  metadata.set('trace_id', traceId);
+  if (err.fieldErrors !== undefined && err.fieldErrors.length > 0) {
+    metadata.set('validation_errors', JSON.stringify(err.fieldErrors.slice(0, MAX_FIELD_ERRORS)));
+  }
+  if (err.code === 'RATE_LIMIT_EXCEEDED') {
+    const seconds = Number(err.details?.['retry_after_seconds']);
+    metadata.set('retry-after', String(Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 1));
+  }
+  return { code: err.grpcStatus, details: describe(err), metadata };
+}
+
+/** gRPC clients mostly show only the details: name the first offending fields there too. */
+function describe(err: ModelMoraError): string {
+  const fields = err.fieldErrors ?? [];
+  if (fields.length === 0) return err.message;
+  const shown = fields.slice(0, 3).map((f) => `${f.field} ${f.message}`);
+  return `${err.message}: ${shown.join('; ')}${fields.length > 3 ? `; and ${fields.length - 3} more` : ''}`;
+}
+
+/** Logs a failure the way REST does: unknown ones whole, server-side ones as warnings. */
+export function logFailure(log: GrpcLog | undefined, ctx: CallContext, err: ModelMoraError): void {
+  if (!log) return;
+  const fields = { method: ctx.method, trace_id: ctx.traceId, error_code: err.code };
+  if (err.code === 'INTERNAL_ERROR') log.error({ ...fields, err: err.cause }, 'grpc call failed');
+  else if (err.httpStatus >= 500) log.warn({ ...fields, cause: err.cause }, err.message);
+  else log.debug(fields, err.message);
+}
+
+export interface UnaryOptions {
+  log?: GrpcLog | undefined;
+  /** Refuse with SERVICE_UNAVAILABLE while this says so (shutdown); health RPCs pass undefined. */
+  refuse?: (() => ModelMoraError | undefined) | undefined;
+}
+
+/**
+ * A unary handler from an async function: its value is the answer, anything it throws becomes
+ * the status (unknown errors as INTERNAL with a generic message, never their text).
+ */
+export function unary<Req, Res>(options: UnaryOptions, handler: (request: Req, ctx: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
+  return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
+    const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
+    const trailer = new Metadata();
+    trailer.set('trace_id', ctx.traceId);
+    const run = async () => {
+      const refused = options.refuse?.();
+      if (refused) throw refused;
+      return handler(call.request, ctx);
+    };
+    run().then(
+      (value) => callback(null, value, trailer),
+      (err: unknown) => {
+        const mm = toModelMoraError(err);
+        logFailure(options.log, ctx, mm);
+        callback(toStatus(mm, ctx.traceId));
+      },
+    );
+  };
+}
+
+/** A required string field: empty (proto3's unset) is a VALIDATION_ERROR naming the field. */
+export function required(value: string | undefined, field: string): string {
+  if (value === undefined || value === '') {
+    throw new ModelMoraError('VALIDATION_ERROR', 'Request validation failed', { fieldErrors: [{ field, message: 'is required' }] });
+  }
+  return value;
+}

@@ -1,0 +1,106 @@
+import { fileURLToPath } from 'node:url';
+import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { loadSync, type Options } from '@grpc/proto-loader';
+import type { Config } from '../../config/config.js';
+import type { Engine } from '../../domain/engine.js';
+import { ModelMoraError } from '../../domain/errors.js';
+import type { JobService } from '../../domain/jobs.js';
+import type { Metrics } from '../../metrics/metrics.js';
+import type { BackgroundDownloads } from '../../store/background-downloads.js';
+import type { Registry } from '../../store/registry.js';
+import type { ApiLockFile, Readiness } from '../rest/app.js';
+import type { GrpcLog, UnaryOptions } from './call.js';
+import { healthService } from './health-service.js';
+import { inferenceService } from './inference-service.js';
+import { managementService } from './management-service.js';
+import { registryService } from './registry-service.js';
+
+/**
+ * The gRPC skin (API document §3): modelmora.v1 InferenceService, RegistryService and
+ * ManagementService from the repo's protos/, plus grpc.health.v1.Health. Handlers are thin: they
+ * map messages onto the same registry, engine, model actions and status builders REST uses.
+ */
+
+/** Everything the gRPC skin needs: the objects the REST app gets, shared with it. */
+export interface GrpcDeps {
+  config: Pick<Config, 'grpc_max_message_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds'>;
+  registry: Registry;
+  engine: Engine;
+  metrics: Metrics;
+  /** The background downloads REST uses too, so either skin sees (and cancels) the other's. */
+  downloads: BackgroundDownloads;
+  removeFiles?: ((modelId: string) => Promise<void>) | undefined;
+  lockFile: () => Promise<ApiLockFile>;
+  readiness: () => Readiness;
+  /** Async jobs; absent: InferAsync and the job RPCs answer SERVICE_UNAVAILABLE. */
+  jobs?: JobService | undefined;
+  version: string;
+  startedAt: Date;
+  now?: () => Date;
+  systemMemory?: () => { total_mb: number; free_mb: number };
+  /** True while the daemon shuts down: new calls get SERVICE_UNAVAILABLE (probes still answer). */
+  draining?: () => boolean;
+  log?: GrpcLog;
+}
+
+export interface GrpcServer {
+  readonly server: Server;
+  /** Binds host:port (0 picks a free port) and answers the bound port. */
+  listen(host: string, port: number): Promise<number>;
+  /**
+   * Ends health watches and open InferStreams (each after the answers it owes), waits for open
+   * calls up to `timeoutMs`, then cancels what is left.
+   */
+  shutdown(timeoutMs: number): Promise<void>;
+}
+
+/** dist/src/api/grpc -> the package root's protos/ (shipped with the package). */
+export const PROTOS_DIR = fileURLToPath(new URL('../../../../protos/', import.meta.url));
+
+export const PROTO_FILES = ['modelmora/v1/inference.proto', 'modelmora/v1/registry.proto', 'modelmora/v1/management.proto', 'grpc/health/v1/health.proto'];
+
+/** Field names as in the .proto, enums by name, int64 as numbers, unset fields at their defaults. */
+export const PROTO_OPTIONS: Options = { keepCase: true, enums: String, longs: Number, defaults: true, oneofs: true, includeDirs: [PROTOS_DIR] };
+
+const SERVICES = ['modelmora.v1.InferenceService', 'modelmora.v1.RegistryService', 'modelmora.v1.ManagementService'] as const;
+
+/** Builds the server without binding it. */
+export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
+  const definitions = loadSync(PROTO_FILES, PROTO_OPTIONS);
+  const service = (name: string) => definitions[name] as ServiceDefinition;
+  const bytes = Math.round(deps.config.grpc_max_message_mb * 1024 * 1024);
+  const server = new Server({ 'grpc.max_receive_message_length': bytes, 'grpc.max_send_message_length': bytes });
+
+  const refuse = () => (deps.draining?.() ? new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down') : undefined);
+  const options: UnaryOptions = { log: deps.log, refuse };
+  const probes: UnaryOptions = { log: deps.log };
+  const openStreams = new Set<() => void>();
+  const health = healthService(SERVICES, () => deps.readiness().ready);
+
+  server.addService(service('modelmora.v1.InferenceService'), inferenceService(deps, options, openStreams));
+  server.addService(service('modelmora.v1.RegistryService'), registryService(deps, options));
+  server.addService(service('modelmora.v1.ManagementService'), managementService(deps, options, probes));
+  server.addService(service('grpc.health.v1.Health'), health.implementation);
+
+  return {
+    server,
+    listen: (host, port) =>
+      new Promise<number>((resolve, reject) => {
+        const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+        server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+      }),
+    shutdown: (timeoutMs) =>
+      new Promise<void>((resolve) => {
+        health.close();
+        for (const close of [...openStreams]) close();
+        const timer = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, timeoutMs);
+        server.tryShutdown(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      }),
+  };
+}

@@ -1,0 +1,89 @@
+import { ModelMoraError } from '../domain/errors.js';
+import type { Engine, ModelStatus } from '../domain/engine.js';
+import { ModelRef } from '../domain/model-ref.js';
+import type { BackgroundDownloads } from '../store/background-downloads.js';
+import type { ModelRecord, RegisterInput, Registry } from '../store/registry.js';
+
+/**
+ * What REST and gRPC do to one model beyond a plain registry read: register, delete (with
+ * force), start a download, load and unload. Both skins call these, so a rule such as "a loaded
+ * model needs force to be deleted" lives in one place. Nothing here knows HTTP or gRPC.
+ */
+
+export interface ModelActionDeps {
+  registry: Registry;
+  engine: Engine;
+  downloads: BackgroundDownloads;
+  /** Deletes a model's cached files; absent: files are left in the cache. */
+  removeFiles?: ((modelId: string) => Promise<void>) | undefined;
+}
+
+/** Registers a model; the id is parsed and source_url must be https (no other scheme is fetched). */
+export async function registerModel(registry: Registry, input: RegisterInput): Promise<ModelRecord> {
+  const id = ModelRef.parse(input.model_id).id;
+  if (input.source_url !== undefined && !input.source_url.toLowerCase().startsWith('https://')) {
+    throw new ModelMoraError('URL_NOT_ALLOWED', 'source_url must be an https URL', {
+      fieldErrors: [{ field: 'source_url', message: 'must start with https://' }],
+    });
+  }
+  return registry.register({ ...input, model_id: id });
+}
+
+/**
+ * Removes a model from the registry and its files from the cache. A loaded or downloading model
+ * is MODEL_IN_USE unless `force`, which cancels the download and unloads it first.
+ */
+export async function deleteModel(deps: ModelActionDeps, id: string, force: boolean): Promise<void> {
+  const { registry, engine, downloads } = deps;
+  await registry.get(id);
+  const status = engine.models().find((m) => m.model_id === id && m.state !== 'unloaded');
+  const downloading = downloads.isRunning(id);
+  if ((status || downloading) && !force) {
+    throw new ModelMoraError('MODEL_IN_USE', `Model '${id}' is ${status ? status.state : 'downloading'}; unload it first or use force=true`, {
+      details: { state: status ? status.state : 'downloading' },
+    });
+  }
+  if (downloading) await downloads.cancel(id);
+  if (status) {
+    await engine.unload(id).catch((err: unknown) => {
+      // It may have unloaded on its own meanwhile (keep_alive); that is what we wanted.
+      if (!(err instanceof ModelMoraError && err.code === 'MODEL_NOT_LOADED')) throw err;
+    });
+  }
+  if (deps.removeFiles) await deps.removeFiles(id);
+  await registry.remove(id);
+}
+
+/** Starts fetching the files in the background and answers at once (the document's DownloadResponse). */
+export async function startDownload(
+  downloads: BackgroundDownloads,
+  id: string,
+): Promise<{ model_id: string; status: 'downloading'; message: string }> {
+  const { started } = await downloads.start(id);
+  const message = started ? 'Download started in background' : 'Download already in progress';
+  return { model_id: id, status: 'downloading', message };
+}
+
+/** Loads a registered model now (MODEL_NOT_FOUND for an unknown one). */
+export async function loadModel(deps: Pick<ModelActionDeps, 'registry' | 'engine'>, id: string): Promise<ModelStatus> {
+  await deps.registry.get(id);
+  return deps.engine.load(id);
+}
+
+/**
+ * Unloads now if idle, else once in-flight requests finish: the status answered is then still
+ * `loaded`. MODEL_NOT_LOADED if it was not loaded.
+ */
+export async function unloadModel(deps: Pick<ModelActionDeps, 'registry' | 'engine'>, id: string): Promise<ModelStatus | UnloadedStatus> {
+  await deps.registry.get(id);
+  await deps.engine.unload(id);
+  const still = deps.engine.models().find((m) => m.model_id === id);
+  return still ?? { model_id: id, state: 'unloaded', memory_usage_mb: 0 };
+}
+
+/** A model the engine no longer holds: no device, no health to report. */
+export interface UnloadedStatus {
+  model_id: string;
+  state: 'unloaded';
+  memory_usage_mb: 0;
+}
