@@ -3,7 +3,7 @@
  * of the benchmark table (issue 7) in one process tree, A and B alternating, warm-ups excluded,
  * medians of 5 or more runs with min and max. Writes bench/results/latest.md and latest.json.
  *
- *   --quick         short runs (1 s of load per run instead of 4)
+ *   --quick         5 runs of 1 s of load per side (full: 9 runs of 2 s)
  *   --only 1,3b,9a  just the row groups that produce these rows
  *   --update-readme copy the table into README.md's Performance section
  */

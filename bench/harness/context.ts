@@ -33,9 +33,10 @@ export function createContext(quick: boolean, log: (line: string) => void): Benc
   let daemon: Promise<BenchDaemon> | undefined;
   return {
     quick,
-    runs: 5,
+    // Full mode: more, shorter runs, so a burst from another process moves one run, not the median.
+    runs: quick ? 5 : 9,
     warmups: 1,
-    loadSeconds: quick ? 1 : 4,
+    loadSeconds: quick ? 1 : 2,
     connections: 64,
     log,
     miniLmDir,

@@ -16,7 +16,7 @@ function wallMs(args: readonly string[]): Promise<number> {
 
 export async function cliStartRows(ctx: BenchContext): Promise<RowResult[]> {
   const bin = path.join(REPO, 'bin', 'modelmora.js');
-  const runs = ctx.quick ? ctx.runs : 2 * ctx.runs;
+  const runs = ctx.quick ? ctx.runs : 15;
   const results = await alternate(
     { help: () => wallMs([bin, '--help']), node: () => wallMs(['-e', '0']) },
     { runs, warmups: ctx.warmups, log: ctx.log },

@@ -17,6 +17,7 @@ import { startChild } from '../harness/child.js';
 import { DIST_BENCH, WIDE_ID, type BenchContext } from '../harness/context.js';
 import { DEMO_ID } from '../harness/daemon.js';
 import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
+import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate } from '../harness/stats.js';
 import { echoLoad, grpcUnaryLoad, inferStreamLoad, inferenceClient } from '../load/grpc-load.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
@@ -37,25 +38,48 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
   try {
     const texts = benchSentences();
     const bodies = texts.map((s) => inferBody(s));
+    const cpu = new CpuPerUnit();
+    const modelmora = { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => [process.pid] };
     const unary = await alternate(
       {
-        grpc: async () => (await grpcUnaryLoad(client, { modelId: DEMO_ID, texts, concurrency: ctx.connections, seconds: ctx.loadSeconds })).perSecond,
-        rest: async () =>
-          requireClean('ModelMora REST', await restLoad({ url: daemon.inferUrl(DEMO_ID), bodies, connections: ctx.connections, seconds: ctx.loadSeconds })),
+        grpc: async () => {
+          const { result: r, cpu: spent } = await withCpu(modelmora, () =>
+            grpcUnaryLoad(client, { modelId: DEMO_ID, texts, concurrency: ctx.connections, seconds: ctx.loadSeconds }),
+          );
+          for (const [name, ms] of Object.entries(spent)) cpu.add(`gRPC ${name}`, ms, r.ok);
+          return r.perSecond;
+        },
+        rest: async () => {
+          const { result: r, cpu: spent } = await withCpu(modelmora, () =>
+            restLoad({ url: daemon.inferUrl(DEMO_ID), bodies, connections: ctx.connections, seconds: ctx.loadSeconds }),
+          );
+          for (const [name, ms] of Object.entries(spent)) cpu.add(`REST ${name}`, ms, r.ok);
+          return requireClean('ModelMora REST', r);
+        },
       },
       { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
     );
     const streamTexts = wideRequestTexts();
     const bytes = WIDE_TEXTS_PER_REQUEST * WIDE_DIMS * 4;
     let lastMessageBytes = 0;
+    const streamCpu = new CpuPerUnit();
     const stream = await alternate(
       {
         inferStream: async () => {
-          const r = await inferStreamLoad(client, { modelId: WIDE_ID, texts: streamTexts, window: WINDOW, seconds: ctx.loadSeconds });
+          const { result: r, cpu: spent } = await withCpu(modelmora, () =>
+            inferStreamLoad(client, { modelId: WIDE_ID, texts: streamTexts, window: WINDOW, seconds: ctx.loadSeconds }),
+          );
+          for (const [name, ms] of Object.entries(spent)) streamCpu.add(`InferStream ${name}`, ms / 1000, r.messages);
           lastMessageBytes = r.bytesPerMessage;
           return r.mbPerSecond;
         },
-        echo: async () => (await echoLoad(echo.info.port, { bytes, window: WINDOW, seconds: ctx.loadSeconds })).mbPerSecond,
+        echo: async () => {
+          const { result: r, cpu: spent } = await withCpu({ server: () => [echo.pid], client: () => [process.pid] }, () =>
+            echoLoad(echo.info.port, { bytes, window: WINDOW, seconds: ctx.loadSeconds }),
+          );
+          for (const [name, ms] of Object.entries(spent)) streamCpu.add(`echo ${name}`, ms / 1000, r.messages);
+          return r.mbPerSecond;
+        },
       },
       { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
     );
@@ -65,13 +89,17 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
         a: { label: `ModelMora gRPC Infer, ${ctx.connections} concurrent calls, demo model`, unit: 'req/s', summary: unary.grpc },
         b: { label: `ModelMora REST, ${ctx.connections} clients, demo model`, unit: 'req/s', summary: unary.rest },
         check: (r) => r >= 1.0,
+        notes: [`CPU per request (median of runs; client = this harness): ${cpu.describe()}.`],
       }),
       compareRow({
         ...ROW5,
         a: { label: `InferStream, ${WIDE_TEXTS_PER_REQUEST} x ${WIDE_DIMS}-float embeddings per answer, ${WINDOW} in flight`, unit: 'MB/s', summary: stream.inferStream },
         b: { label: `bare grpc-js bidi echo of ${(bytes / 2 ** 20).toFixed(0)} MiB messages, ${WINDOW} in flight`, unit: 'MB/s', summary: stream.echo },
         check: (r) => r >= 0.8 && stream.inferStream.median >= 320,
-        notes: [`Payload per answer: ${lastMessageBytes} bytes of float32 (A) and ${bytes} bytes (B). MB = 10^6 bytes.`],
+        notes: [
+          `Payload per answer: ${lastMessageBytes} bytes of float32 (A) and ${bytes} bytes (B). MB = 10^6 bytes.`,
+          `CPU ms per 3 MiB message (median of runs): ${streamCpu.describe().replaceAll(' µs', ' ms')}.`,
+        ],
       }),
     ];
   } finally {

@@ -24,6 +24,8 @@ async function runnerRss(daemon: BenchDaemon, id: string): Promise<number> {
 }
 
 export async function memoryRows(ctx: BenchContext): Promise<RowResult[]> {
+  // Memory varies little from run to run; 5 runs (each a fresh daemon in full mode) are enough.
+  const runs = 5;
   const idle: number[] = [];
   const demoOverhead: number[] = [];
   const miniOverhead: number[] = [];
@@ -45,12 +47,12 @@ export async function memoryRows(ctx: BenchContext): Promise<RowResult[]> {
     const daemon = await startBenchDaemon({ models });
     try {
       await sleep(1000);
-      for (let run = 0; run < ctx.runs; run++) {
+      for (let run = 0; run < runs; run++) {
         idle.push(await rssMb(daemon.pid));
         await sleep(200);
       }
-      for (let run = 0; run < ctx.runs; run++) {
-        await sample(daemon, `load ${run + 1}/${ctx.runs}`);
+      for (let run = 0; run < runs; run++) {
+        await sample(daemon, `load ${run + 1}/${runs}`);
         await daemon.unload(DEMO_ID);
         await daemon.unload(MINILM_ID);
       }
@@ -59,12 +61,12 @@ export async function memoryRows(ctx: BenchContext): Promise<RowResult[]> {
     }
   } else {
     // Full: a fresh daemon per run.
-    for (let run = 0; run < ctx.runs; run++) {
+    for (let run = 0; run < runs; run++) {
       const daemon = await startBenchDaemon({ models });
       try {
         await sleep(1000);
         idle.push(await rssMb(daemon.pid));
-        await sample(daemon, `run ${run + 1}/${ctx.runs}`);
+        await sample(daemon, `run ${run + 1}/${runs}`);
       } finally {
         await daemon.close();
       }
