@@ -5,9 +5,9 @@
  * one whose budget holds all four. Row 8b: a cold load of the demo model from the cache
  * (POST /models/{id}/load after an unload), p50.
  *
- * Budgets come from the demo runner's measured RSS R (from the main daemon): each copy
- * declares memory_mb = 1.1 R so the pre-load estimate matches, and the budgets are 3.5 and
- * 4.6 times that.
+ * Budgets come from R, the RSS of a freshly loaded demo runner (a probe daemon, since the
+ * scheduler counts measured RSS once a model is loaded): each copy declares memory_mb = 1.1 R
+ * so the pre-load estimate is close, and the budgets are 3.5 and 4.6 times that.
  */
 import { benchSentences, inferBody } from '../fixtures/sentences.js';
 import type { BenchContext } from '../harness/context.js';
@@ -27,10 +27,16 @@ async function roundRobin(daemon: BenchDaemon, requests: number, texts: readonly
 }
 
 export async function residencyRows(ctx: BenchContext): Promise<RowResult[]> {
-  const main = await ctx.mainDaemon();
-  const demo = (await main.status()).loaded_models.find((m) => m.model_id === DEMO_ID);
-  if (!demo || !(demo.memory_usage_mb > 0)) throw new Error('the main daemon reports no memory for the demo model');
-  const declared = Math.ceil(demo.memory_usage_mb * 1.1);
+  const probe = await startBenchDaemon({ models: [{ id: DEMO_ID, task: 'txt2embed', source: DEMO_MODEL }] });
+  let rss: number;
+  try {
+    await probe.load(DEMO_ID);
+    rss = (await probe.status()).loaded_models.find((m) => m.model_id === DEMO_ID)?.memory_usage_mb ?? 0;
+  } finally {
+    await probe.close();
+  }
+  if (!(rss > 0)) throw new Error('the probe daemon reports no memory for the demo model');
+  const declared = Math.ceil(rss * 1.1);
   // keep_alive -1 would pin them (never evicted); an hour keeps them resident unless evicted.
   const models = COPIES.map((id) => ({ id, task: 'txt2embed', source: DEMO_MODEL, keep_alive: '1h', resources: { memory_mb: declared } }));
   const budget3 = Math.floor(declared * 3.5);
@@ -45,6 +51,8 @@ export async function residencyRows(ctx: BenchContext): Promise<RowResult[]> {
       { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
     );
     const loadedInThree = (await three.status()).loaded_models.filter((m) => m.state === 'loaded').length;
+    // If all four fit, the runs measured no eviction and the row would compare two equal setups.
+    if (loadedInThree > 3) throw new Error(`the budget for 3 (${budget3} MB) held all 4 copies: runner RSS grew past the probe's ${rss} MB`);
 
     // 8b: every copy is loaded in `four`; unload one and time its load from the cache.
     const loads: number[] = [];
@@ -69,7 +77,7 @@ export async function residencyRows(ctx: BenchContext): Promise<RowResult[]> {
           b: { label: `the same, budget for 4 (${budget4} MB)`, unit: 'req/s', summary: rr.budget4 },
           check: () => true,
           notes: [
-            `Demo runner RSS R = ${demo.memory_usage_mb} MB; each copy declares ${declared} MB. After the runs ${loadedInThree} of 4 copies were loaded under the budget for 3.`,
+            `Demo runner RSS R = ${rss} MB (fresh runner); each copy declares ${declared} MB. After the runs ${loadedInThree} of 4 copies were loaded under the budget for 3.`,
             'With a budget for 3, LRU and a strict round robin, every request is a miss (each load evicts the model needed next), so A is the cold-load rate; the ratio is the cost of that worst case.',
           ],
         }),
