@@ -3,7 +3,10 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildGrpcServer, type GrpcServer } from '../api/grpc/server.js';
+import { restLoggerOptions } from '../api/rest/access.js';
 import { buildApp } from '../api/rest/app.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { hostPolicy } from '../auth/network-policy.js';
 import { describeConfig, resolveConfig, type Config } from '../config/config.js';
 import { ModelMoraError } from '../domain/errors.js';
 import { DurableJobService } from '../jobs/job-service.js';
@@ -19,6 +22,7 @@ import { ModelStore } from '../store/model-store.js';
 import { Registry } from '../store/registry.js';
 import { ModelCatalog } from './catalog.js';
 import { PidLock } from './pid-lock.js';
+import { checkBind, loadTls } from './startup-checks.js';
 import { VERSION } from '../version.js';
 
 export interface DaemonOptions {
@@ -50,11 +54,16 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const project = await loadProject(options.configPath);
   const config = resolveConfig({ flags: options.flags ?? {}, env: options.env ?? process.env, yaml: project?.manifest.server ?? {} });
   const log = pino({ level: config.log_level, base: { pid: process.pid } }, options.logDestination ?? process.stdout);
+  // Refuse unsafe setups before taking the home or binding anything.
+  const auth = await Authenticator.create(config, { onWarning: (message) => log.warn(message) });
+  checkBind(config.host, auth.enabled);
+  const tls = await loadTls(config);
   const lock = PidLock.acquire(config.home);
   let engine: ServingEngine | undefined;
   let jobStore: LogJobStore | undefined;
   try {
     log.info({ config: describeConfig(config), version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
+    log.info({ auth: auth.enabled ? auth.sources : 'off (no token source)', tls: tls !== undefined, cors_origins: config.cors_origins, allowed_hosts: config.allowed_hosts }, 'modelmora security');
     const registry = await Registry.open({ home: config.home });
     for (const warning of registry.warnings) log.warn({ warning }, 'registry recovered');
     const metrics = new Metrics();
@@ -97,7 +106,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       readiness,
       version: VERSION,
       startedAt,
-      logger: { level: config.log_level === 'debug' || config.log_level === 'trace' ? config.log_level : 'warn' },
+      logger: restLoggerOptions(config.log_level === 'debug' || config.log_level === 'trace' ? config.log_level : 'warn'),
+      security: { auth, hosts: hostPolicy(config.host, config.allowed_hosts), corsOrigins: config.cors_origins },
+      tls,
     });
     app.addHook('onRequest', async (request) => {
       if (draining && !request.url.includes('/health/')) {
@@ -110,18 +121,18 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const url = `http://${host}:${port}`;
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     let grpc: GrpcServer | undefined;
     let grpcPort: number | undefined;
     if (config.grpc) {
       const deps = { config, registry, engine, jobs, metrics, downloads, readiness, version: VERSION, startedAt, log };
-      grpc = buildGrpcServer({ ...deps, removeFiles: catalog.removeFiles, lockFile: catalog.lockFile, draining: () => draining });
+      grpc = buildGrpcServer({ ...deps, removeFiles: catalog.removeFiles, lockFile: catalog.lockFile, draining: () => draining, auth, tls });
       grpcPort = await grpc.listen(config.host, config.grpc_port).catch(async (err: unknown) => {
         await app.close();
         throw err;
       });
     }
-    lock.publish({ pid: process.pid, host: config.host, port, grpc_port: grpcPort ?? 0, started_at: new Date().toISOString() });
+    lock.publish({ pid: process.pid, host: config.host, port, grpc_port: grpcPort ?? 0, started_at: new Date().toISOString(), ...(tls && { tls: true }) });
     log.info({ url: `${url}/api/v1`, docs: `${url}/docs`, grpc_port: grpcPort ?? null }, 'modelmora listening');
     const started = engine;
     if (preload.length > 0) {

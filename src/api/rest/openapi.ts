@@ -39,5 +39,5 @@ export async function installOpenApi(app: FastifyInstance, options: { version: s
     },
   });
   if (options.docs) await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 }
