@@ -50,7 +50,7 @@ export const SETTINGS = [
   { key: 'max_image_pixels', env: ['MODELMORA_MAX_IMAGE_PIXELS'], type: 'int', default: 178_956_970, doc: 'Largest width*height an input image header may declare (checked before decoding)' },
   { key: 'max_text_chars', env: ['MODELMORA_MAX_TEXT_CHARS'], type: 'int', default: 100000, doc: 'Characters in one input text' },
   { key: 'tokens', env: ['MODELMORA_TOKENS'], type: 'list', default: [], doc: 'API tokens, comma-separated scope:token or scope:name:token (scope admin or inference); any token source turns auth on', secret: true },
-  { key: 'tokens_file', env: ['MODELMORA_TOKENS_FILE'], type: 'string', default: null, doc: 'Hashed tokens written by `modelmora token create`; default <home>/tokens.json (its existence turns auth on)' },
+  { key: 'tokens_file', env: ['MODELMORA_TOKENS_FILE'], type: 'string', default: null, doc: 'Hashed tokens written by `modelmora token create`; default tokens.json in home (its existence turns auth on)' },
   { key: 'jwt_secret', env: ['MODELMORA_JWT_SECRET'], type: 'string', default: null, doc: 'Accept HS256 JWTs signed with this secret (at least 32 bytes); scope claim admin or inference, exp required', secret: true },
   { key: 'jwt_public_key', env: ['MODELMORA_JWT_PUBLIC_KEY'], type: 'string', default: null, doc: 'Accept RS256 JWTs verified with this PEM public key (or certificate) file' },
   { key: 'jwt_issuer', env: ['MODELMORA_JWT_ISSUER'], type: 'string', default: null, doc: 'Required iss claim of JWTs, when set' },
