@@ -121,6 +121,17 @@ describe('REST access control', () => {
     }
   });
 
+  it('the OpenAPI document asks for a Bearer token except on open routes', async () => {
+    const doc = (await t.app.inject({ url: '/api/v1/openapi.json', headers: { host: 'localhost' } })).json<{
+      security: unknown;
+      paths: Record<string, Record<string, { security?: unknown }>>;
+    }>();
+    assert.deepEqual(doc.security, [{ BearerAuth: [] }]);
+    assert.deepEqual(doc.paths['/health/live']!['get']!.security, []);
+    assert.deepEqual(doc.paths['/metrics']!['get']!.security, []);
+    assert.equal(doc.paths['/models']!['post']!.security, undefined, 'inherits the document-wide Bearer requirement');
+  });
+
   it('a route without a declared access level is refused when it is added (fail closed)', async () => {
     const other = await testApp();
     try {
