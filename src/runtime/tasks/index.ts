@@ -25,7 +25,17 @@ export type TaskLoader = (spec: LoadSpec) => Promise<TaskHandler>;
  */
 const LOADERS: Partial<Record<TaskType, () => Promise<TaskLoader>>> = {
   txt2embed: async () => (await import('./txt2embed.js')).loadTxt2Embed,
+  img2txt: async () => loadImg2Txt,
 };
+
+/**
+ * img2txt has two families. OCR (a PaddleOCR folder, or `config.family: ocr`) is this branch;
+ * anything else is image captioning, which has no handler yet.
+ */
+async function loadImg2Txt(spec: LoadSpec): Promise<TaskHandler> {
+  if ((await import('../ocr/layout.js')).isOcrModel(spec)) return (await import('./img2txt-ocr.js')).loadImg2TxtOcr(spec);
+  throw new ModelMoraError('MODEL_LOAD_FAILED', `Model '${spec.modelId}' is not an OCR model folder, and image captioning is not supported yet`);
+}
 
 export function supportedTaskTypes(): TaskType[] {
   return Object.keys(LOADERS) as TaskType[];
