@@ -70,6 +70,8 @@ test('bad settings or missing files fail the load, naming no absolute path', () 
   }
 });
 
-test('img2txt on a folder that is not OCR fails the load (captioning is another family)', async () => {
-  await assert.rejects(loadTaskHandler(spec(plain)), loadFailed);
+test('img2txt on a folder that is not OCR goes to the captioning family (which finds no captioner here)', async () => {
+  // The runner process turns any load error into MODEL_LOAD_FAILED; here the raw one shows
+  // which family tried: captioning looks for the image processor's config.
+  await assert.rejects(loadTaskHandler(spec(plain)), /preprocessor_config\.json/);
 });
