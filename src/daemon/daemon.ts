@@ -14,7 +14,7 @@ import { LogJobStore } from '../jobs/log-job-store.js';
 import { metricsObserver } from '../metrics/engine-observer.js';
 import { Metrics } from '../metrics/metrics.js';
 import { openProject, type Project } from '../project/project.js';
-import { createRunnerFactory } from '../runtime/runner-client.js';
+import { createRunnerFactory, type ProcessRunnerFactory } from '../runtime/runner-client.js';
 import { ServingEngine } from '../scheduler/engine.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { BackgroundDownloads } from '../store/background-downloads.js';
@@ -60,6 +60,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const tls = await loadTls(config);
   const lock = PidLock.acquire(config.home);
   let engine: ServingEngine | undefined;
+  let runnerFactory: ProcessRunnerFactory | undefined;
   let jobStore: LogJobStore | undefined;
   try {
     log.info({ config: describeConfig(config), version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
@@ -70,9 +71,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const store = new ModelStore(config.home);
     const catalog = new ModelCatalog({ config, registry, store, metrics, project });
     const preload = await catalog.seed();
+    runnerFactory = createRunnerFactory({ spares: config.warm_runner ? 1 : 0 });
     engine = new ServingEngine({
       config,
-      runnerFactory: createRunnerFactory(),
+      runnerFactory,
       lookup: (id) => catalog.lookup(id),
       observer: metricsObserver(metrics),
     });
@@ -148,6 +150,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         const drainMs = config.drain_timeout_seconds * 1000;
         const drainStarted = Date.now();
         await started.drain(drainMs);
+        await runnerFactory?.close();
         await jobsDrained;
         // Calls still open (streams, answers being written) get what is left of the drain time.
         await grpc?.shutdown(Math.max(1000, drainMs - (Date.now() - drainStarted)));
@@ -160,6 +163,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     return { config, url, grpcPort, app, engine: started, jobs, log, stop };
   } catch (err) {
     await engine?.drain(0).catch(() => undefined);
+    await runnerFactory?.close();
     await jobStore?.close().catch(() => undefined);
     lock.release();
     throw err;

@@ -64,3 +64,12 @@ export async function loadTaskHandler(spec: LoadSpec): Promise<TaskHandler> {
   const load = await importLoader(spec);
   return load(spec);
 }
+
+/**
+ * Imports what most task handlers need (transformers.js, onnxruntime-node and the embedding
+ * handler) ahead of a `load`: a spare runner does this while it waits, so a later load only
+ * pays for its session. A failure here is ignored; the load itself reports it properly.
+ */
+export async function warmUpRuntime(): Promise<void> {
+  await Promise.all([import('@huggingface/transformers'), import('onnxruntime-node'), import('./txt2embed.js')]);
+}
