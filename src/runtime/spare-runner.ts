@@ -85,7 +85,9 @@ export class SpareKeeper {
     this.spare = undefined;
     if (!spare || !alive(spare.child)) return;
     const exited = new Promise<void>((resolve) => spare.child.once('exit', () => resolve()));
-    // It holds no model and no request: nothing to drain.
+    // It holds no model and no request: nothing to drain. Referenced again so the wait for its
+    // exit keeps the event loop alive.
+    setRef(spare.child, true);
     spare.child.kill('SIGKILL');
     await exited;
   }
