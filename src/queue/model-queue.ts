@@ -295,15 +295,18 @@ export class ModelQueue {
 
   /**
    * Takes requests from the head in priority order: the first live one sets the parameters
-   * key; then every request with the same key whose items still fit, up to maxBatchSize items.
-   * The first request is always taken, so one larger than maxBatchSize runs alone. Requests
-   * whose deadline passed are failed here rather than sent.
+   * key and the priority level; then every request of that level with the same key whose items
+   * still fit, up to maxBatchSize items. A batch never mixes levels: filling a high request's
+   * batch with low ones would make it wait for a full batch under a low-priority flood (aging
+   * still lifts old low requests into a higher level). The first request is always taken, so
+   * one larger than maxBatchSize runs alone. Requests whose deadline passed are failed here.
    */
   private formBatch(): Pending[] {
     const now = this.options.clock.now();
     const expired: Pending[] = [];
     const batch: Pending[] = [];
     let key: string | undefined;
+    let level: number | undefined;
     let size = 0;
     for (const entry of this.queue.inOrder(now)) {
       const pending = entry.value;
@@ -312,7 +315,9 @@ export class ModelQueue {
         continue;
       }
       const n = pending.request.items.length;
-      if (key === undefined) key = pending.key;
+      const entryLevel = this.queue.effectiveLevel(entry, now);
+      if (key === undefined) [key, level] = [pending.key, entryLevel];
+      else if (entryLevel !== level) break;
       else if (pending.key !== key || size + n > this.limits.maxBatchSize) continue;
       batch.push(pending);
       size += n;

@@ -93,6 +93,19 @@ test('strict priority and FIFO within a level while the runner is busy', async (
   assert.deepEqual(t.calls.map((c) => t.texts(c)[0]), ['running', 'h1', 'h2', 'm1', 'm2', 'l1', 'l2']);
 });
 
+test('a batch never mixes priority levels: a high request is not padded with low ones', async () => {
+  const t = setup({ maxBatchSize: 8, maxDelayMs: 0 });
+  t.hold();
+  const first = t.submit(['running'], 'low');
+  await settle();
+  const lows = ['l1', 'l2', 'l3', 'l4'].map((w) => t.submit([w], 'low'));
+  const high = t.submit(['h1'], 'high');
+  const medium = t.submit(['m1'], 'medium');
+  t.letGo();
+  await Promise.all([first, high, medium, ...lows]);
+  assert.deepEqual(t.calls.map((c) => t.texts(c)), [['running'], ['h1'], ['m1'], ['l1', 'l2', 'l3', 'l4']]);
+});
+
 test('requests are never split; one larger than max_batch_size runs alone', async () => {
   const t = setup({ maxBatchSize: 4, maxDelayMs: 0 });
   t.hold();
