@@ -35,7 +35,7 @@ export const SETTINGS = [
   { key: 'keep_alive', env: ['MODELMORA_KEEP_ALIVE'], type: 'duration', default: '5m', doc: 'Idle time before a model unloads; -1 keeps it loaded, 0 unloads after use' },
   { key: 'max_queue_size', env: ['MODELMORA_MAX_QUEUE_SIZE'], type: 'int', default: 256, doc: 'Queued requests per model before 429' },
   { key: 'max_batch_size', env: ['MODELMORA_MAX_BATCH_SIZE'], type: 'int', default: 32, doc: 'Inputs per runner call (dynamic batching)' },
-  { key: 'max_delay_ms', env: ['MODELMORA_MAX_DELAY_MS'], type: 'number', default: 2, doc: 'Longest wait to fill a batch once a request is queued' },
+  { key: 'max_delay_ms', env: ['MODELMORA_MAX_DELAY_MS'], type: 'number', default: 0, doc: 'Longest wait to fill a batch; 0 sends at once when the runner is free (requests arriving meanwhile form the next batch)' },
   { key: 'priority_aging_ms', env: ['MODELMORA_PRIORITY_AGING_MS'], type: 'int', default: 10000, doc: 'A request waiting this long moves up one priority level (0 disables)' },
   { key: 'default_timeout_seconds', env: ['MODELMORA_DEFAULT_TIMEOUT_SECONDS'], type: 'int', default: 60, doc: 'Deadline of a request that sets no timeout_seconds (1..600)' },
   { key: 'drain_timeout_seconds', env: ['MODELMORA_DRAIN_TIMEOUT_SECONDS'], type: 'int', default: 30, doc: 'Longest wait for in-flight work on SIGTERM' },
