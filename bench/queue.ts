@@ -1,5 +1,7 @@
 // Priority queue throughput: enqueue + dequeue over three levels, 1M items, plus an order check.
-// Run: npx tsc -p . && node dist/bench/queue.js
+// Run: npx tsc -p . && node dist/bench/queue.js (npm run bench runs the same functions as row 6).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { PriorityQueue } from '../src/queue/priority-queue.js';
 import { PRIORITIES, type Priority } from '../src/domain/task-type.js';
 
@@ -20,7 +22,7 @@ interface Item {
 }
 const items: Item[] = priorities.map((priority, id) => ({ id, priority }));
 
-function fillThenDrain(): { opsPerSec: number; ordered: boolean } {
+export function fillThenDrain(): { opsPerSec: number; ordered: boolean } {
   const queue = new PriorityQueue<Item>({ capacity: N, agingMs: 10_000 });
   const start = process.hrtime.bigint();
   for (let i = 0; i < N; i++) queue.enqueue(items[i]!, items[i]!.priority, 0);
@@ -39,7 +41,7 @@ function fillThenDrain(): { opsPerSec: number; ordered: boolean } {
 }
 
 /** Steady state: the queue holds ~1000 entries, each enqueue is followed by a dequeue. */
-function steady(): { opsPerSec: number; ordered: boolean } {
+export function steady(): { opsPerSec: number; ordered: boolean } {
   const queue = new PriorityQueue<Item>({ capacity: 2048, agingMs: 10_000 });
   const depth = 1000;
   let ops = 0;
@@ -65,10 +67,12 @@ function steady(): { opsPerSec: number; ordered: boolean } {
   return { opsPerSec: ops / seconds, ordered };
 }
 
-fillThenDrain(); // warm-up
-const a = fillThenDrain();
-const b = steady();
-const fmt = (n: number) => `${(n / 1e6).toFixed(1)}M ops/s`;
-console.log(`fill 1M then drain (3 levels): ${fmt(a.opsPerSec)}  order ${a.ordered ? 'ok' : 'WRONG'}`);
-console.log(`steady state depth 1000, 1M enqueue+dequeue: ${fmt(b.opsPerSec)}  FIFO-per-level ${b.ordered ? 'ok' : 'WRONG'}`);
-if (!a.ordered || !b.ordered) process.exitCode = 1;
+if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {
+  fillThenDrain(); // warm-up
+  const a = fillThenDrain();
+  const b = steady();
+  const fmt = (n: number) => `${(n / 1e6).toFixed(1)}M ops/s`;
+  console.log(`fill 1M then drain (3 levels): ${fmt(a.opsPerSec)}  order ${a.ordered ? 'ok' : 'WRONG'}`);
+  console.log(`steady state depth 1000, 1M enqueue+dequeue: ${fmt(b.opsPerSec)}  FIFO-per-level ${b.ordered ? 'ok' : 'WRONG'}`);
+  if (!a.ordered || !b.ordered) process.exitCode = 1;
+}

@@ -1,0 +1,62 @@
+/** What every row group gets: the mode's run counts and durations, logging, and the shared daemon. */
+import { fileURLToPath } from 'node:url';
+import { ensureMiniLmCostModel } from '../../scripts/fixtures/build-minilm-cost.js';
+import { ensureWideModel } from '../fixtures/wide-model.js';
+import { DEMO_ID, DEMO_MODEL, startBenchDaemon, type BenchDaemon } from './daemon.js';
+
+export const MINILM_ID = 'bench/minilm-cost';
+export const WIDE_ID = 'bench/wide-embed';
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+/** Compiled scripts of the baselines (children of the harness). */
+export const DIST_BENCH = fileURLToPath(new URL('../', import.meta.url));
+
+export interface BenchContext {
+  quick: boolean;
+  /** Measured runs per side (>= 5). */
+  runs: number;
+  warmups: number;
+  /** Length of one throughput run. */
+  loadSeconds: number;
+  /** Clients of the REST and gRPC load rows. */
+  connections: number;
+  log(line: string): void;
+  miniLmDir: string;
+  wideDir: string;
+  /** The daemon of rows 1-5 and 7: MiniLM-cost, demo and wide models, all loaded and pinned. */
+  mainDaemon(): Promise<BenchDaemon>;
+  close(): Promise<void>;
+}
+
+export function createContext(quick: boolean, log: (line: string) => void): BenchContext {
+  const miniLmDir = ensureMiniLmCostModel(undefined, log);
+  const wideDir = ensureWideModel();
+  let daemon: Promise<BenchDaemon> | undefined;
+  return {
+    quick,
+    // Full mode: more, shorter runs, so a burst from another process moves one run, not the median.
+    runs: quick ? 5 : 9,
+    warmups: 1,
+    loadSeconds: quick ? 1 : 2,
+    connections: 64,
+    log,
+    miniLmDir,
+    wideDir,
+    mainDaemon: () =>
+      (daemon ??= (async () => {
+        const started = performance.now();
+        const d = await startBenchDaemon({
+          models: [
+            { id: MINILM_ID, task: 'txt2embed', source: miniLmDir, keep_alive: -1 },
+            { id: DEMO_ID, task: 'txt2embed', source: DEMO_MODEL, keep_alive: -1 },
+            { id: WIDE_ID, task: 'txt2embed', source: wideDir, keep_alive: -1 },
+          ],
+        });
+        for (const id of [MINILM_ID, DEMO_ID, WIDE_ID]) await d.load(id);
+        log(`main daemon up with 3 models loaded in ${Math.round(performance.now() - started)} ms (gRPC ${d.grpcPort ?? 'not on main yet'})`);
+        return d;
+      })()),
+    close: async () => {
+      if (daemon) await (await daemon).close();
+    },
+  };
+}

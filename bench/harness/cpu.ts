@@ -1,0 +1,55 @@
+/**
+ * CPU time of processes, from /proc (Linux). On a shared machine wall-clock throughput depends
+ * on what else runs; CPU time per request much less so, which makes it the number to read
+ * when asking where the cost is.
+ */
+import fs from 'node:fs/promises';
+
+/** Clock ticks per second of /proc/<pid>/stat times; 100 on every Linux the bench runs on. */
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime of each pid (a pid that is gone counts 0), in ms. */
+export async function cpuMs(pids: readonly number[]): Promise<number> {
+  let ticks = 0;
+  for (const pid of pids) {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '');
+    if (!stat) continue;
+    // Fields after the parenthesised command name: state is field 3, utime 14, stime 15.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks / TICKS_PER_SECOND) * 1000;
+}
+
+/** Runs `work` and returns its result with the CPU ms each named process group spent meanwhile. */
+export async function withCpu<T, K extends string>(
+  groups: Record<K, () => Promise<readonly number[]> | readonly number[]>,
+  work: () => Promise<T>,
+): Promise<{ result: T; cpu: Record<K, number> }> {
+  const names = Object.keys(groups) as K[];
+  const pids = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await groups[n]()]))) as Record<K, readonly number[]>;
+  const before = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await cpuMs(pids[n])]))) as Record<K, number>;
+  const result = await work();
+  const cpu = Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await cpuMs(pids[n])) - before[n]]))) as Record<K, number>;
+  return { result, cpu };
+}
+
+/** Median CPU microseconds per unit of work over runs: e.g. per request. */
+export class CpuPerUnit {
+  private readonly samples = new Map<string, number[]>();
+  add(name: string, cpuMsSpent: number, units: number): void {
+    if (units <= 0) return;
+    const list = this.samples.get(name) ?? [];
+    list.push((cpuMsSpent * 1000) / units);
+    this.samples.set(name, list);
+  }
+  /** "name 123 µs, other 45 µs" with medians. */
+  describe(): string {
+    return [...this.samples]
+      .map(([name, values]) => {
+        const sorted = [...values].sort((a, b) => a - b);
+        return `${name} ${Math.round(sorted[Math.floor(sorted.length / 2)]!)} µs`;
+      })
+      .join(', ');
+  }
+}

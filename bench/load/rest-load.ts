@@ -1,0 +1,66 @@
+/**
+ * REST load from autocannon (programmatic): `connections` clients, each with one request in
+ * flight, POSTing JSON bodies taken round-robin from a list, for `seconds`.
+ */
+import type autocannonFn from 'autocannon';
+
+/** autocannon is a devDependency; load it on first use so a missing install says what to do. */
+async function loadAutocannon(): Promise<typeof autocannonFn> {
+  try {
+    return (await import('autocannon')).default;
+  } catch {
+    throw new Error('autocannon is not installed: run npm install (it is a devDependency of the benchmarks)');
+  }
+}
+
+export interface RestLoad {
+  url: string;
+  bodies: readonly string[];
+  connections: number;
+  seconds: number;
+}
+
+export interface RestLoadResult {
+  /** 2xx answers per second of the run. */
+  perSecond: number;
+  ok: number;
+  non2xx: number;
+  errors: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+}
+
+export async function restLoad(load: RestLoad): Promise<RestLoadResult> {
+  const autocannon = await loadAutocannon();
+  let next = 0;
+  const result = await autocannon({
+    url: load.url,
+    connections: load.connections,
+    pipelining: 1,
+    duration: load.seconds,
+    timeout: 60,
+    requests: [
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        setupRequest: (request) => ({ ...request, body: load.bodies[next++ % load.bodies.length]! }),
+      },
+    ],
+  });
+  const ok = result['2xx'];
+  return {
+    perSecond: ok / result.duration,
+    ok,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    latencyP50Ms: result.latency.p50,
+    latencyP99Ms: result.latency.p99,
+  };
+}
+
+/** Throws when a run had failures: a throughput made of errors is not a throughput. */
+export function requireClean(what: string, r: RestLoadResult): number {
+  const bad = r.non2xx + r.errors;
+  if (bad > 0 && bad > r.ok * 0.001) throw new Error(`${what}: ${r.non2xx} non-2xx and ${r.errors} errors against ${r.ok} ok`);
+  return r.perSecond;
+}

@@ -1,0 +1,93 @@
+/**
+ * Rows 1 and 2: ModelMora REST with 64 clients sending one text each to the MiniLM-cost model,
+ * against (1) the same model in-process at its best batch size and (2) a naive fastify server
+ * calling the pipeline per request. The three sides alternate; A's runs serve both rows.
+ */
+import path from 'node:path';
+import { benchSentences, inferBody } from '../fixtures/sentences.js';
+import { startChild } from '../harness/child.js';
+import { DIST_BENCH, MINILM_ID, type BenchContext } from '../harness/context.js';
+import { compareRow, type RowResult } from '../harness/report.js';
+import { CpuPerUnit, withCpu } from '../harness/cpu.js';
+import { alternate, formatNumber } from '../harness/stats.js';
+import { requireClean, restLoad } from '../load/rest-load.js';
+
+const SWEEP = [1, 2, 4, 8, 16, 32, 64];
+
+export async function batchingRows(ctx: BenchContext): Promise<RowResult[]> {
+  const daemon = await ctx.mainDaemon();
+  const sentences = benchSentences();
+  const bodies = sentences.map((s) => inferBody(s));
+  const inProcess = await startChild<{ pid: number }>(path.join(DIST_BENCH, 'baselines', 'in-process.js'), [ctx.miniLmDir]);
+  const naive = await startChild<{ url: string }>(path.join(DIST_BENCH, 'baselines', 'naive-server.js'), [ctx.miniLmDir]);
+  try {
+    // The sweep is B1's warm-up: find the batch size at which the engine alone goes fastest.
+    const sweepSeconds = ctx.quick ? 0.4 : 1.5;
+    const sweep: { batchSize: number; perSecond: number }[] = [];
+    for (const batchSize of SWEEP) {
+      const { perSecond } = await inProcess.request<{ perSecond: number }>({ cmd: 'throughput', batchSize, seconds: sweepSeconds });
+      sweep.push({ batchSize, perSecond });
+    }
+    const best = sweep.reduce((a, b) => (b.perSecond > a.perSecond ? b : a));
+    ctx.log(`  B1 sweep: ${sweep.map((s) => `${s.batchSize}: ${formatNumber(s.perSecond)}/s`).join(', ')} -> batch ${best.batchSize}`);
+
+    const load = (url: string) => ({ url, bodies, connections: ctx.connections, seconds: ctx.loadSeconds });
+    let aLatency: number[] = [];
+    const cpu = new CpuPerUnit();
+    const harness = [process.pid];
+    const results = await alternate(
+      {
+        modelmora: async () => {
+          const { result: r, cpu: spent } = await withCpu(
+            { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => harness },
+            () => restLoad(load(daemon.inferUrl(MINILM_ID))),
+          );
+          aLatency = [r.latencyP50Ms, r.latencyP99Ms];
+          for (const [name, ms] of Object.entries(spent)) cpu.add(`ModelMora ${name}`, ms, r.ok);
+          return requireClean('ModelMora REST', r);
+        },
+        inProcess: async () => {
+          const { result: r, cpu: spent } = await withCpu({ inProcess: () => [inProcess.pid] }, () =>
+            inProcess.request<{ perSecond: number; done: number }>({ cmd: 'throughput', batchSize: best.batchSize, seconds: ctx.loadSeconds }),
+          );
+          cpu.add('in-process', spent.inProcess, r.done);
+          return r.perSecond;
+        },
+        naive: async () => {
+          const { result: r, cpu: spent } = await withCpu({ naive: () => [naive.pid], client: () => harness }, () => restLoad(load(naive.info.url)));
+          cpu.add('naive server', spent.naive, r.ok);
+          cpu.add('naive client', spent.client, r.ok);
+          return requireClean('naive server', r);
+        },
+      },
+      { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
+    );
+    const a = { label: `ModelMora REST, ${ctx.connections} clients x 1 text, MiniLM-cost`, unit: 'sent/s', summary: results.modelmora };
+    return [
+      compareRow({
+        id: '1',
+        what: 'dynamic batching reaches the engine’s own limit',
+        target: 'A/B >= 0.85',
+        a,
+        b: { label: `in-process transformers.js, batch ${best.batchSize} (best of ${SWEEP.join('/')})`, unit: 'sent/s', summary: results.inProcess },
+        check: (r) => r >= 0.85,
+        notes: [
+          `B1 sweep (sent/s by batch size): ${sweep.map((s) => `${s.batchSize}: ${formatNumber(s.perSecond)}`).join(', ')}.`,
+          `A's last run: latency p50 ${aLatency[0]} ms, p99 ${aLatency[1]} ms; server default max_batch_size 32, max_delay_ms 2.`,
+          `CPU per sentence (median of runs; client = autocannon in the harness): ${cpu.describe()}.`,
+        ],
+      }),
+      compareRow({
+        id: '2',
+        what: 'better than the server a user would write',
+        target: 'A/B >= 3',
+        a,
+        b: { label: `fastify + pipeline per request, ${ctx.connections} clients`, unit: 'sent/s', summary: results.naive },
+        check: (r) => r >= 3,
+      }),
+    ];
+  } finally {
+    await inProcess.stop();
+    await naive.stop();
+  }
+}

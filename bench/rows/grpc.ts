@@ -1,0 +1,109 @@
+/**
+ * Row 4: gRPC unary Infer against REST, 64 clients each, demo model.
+ * Row 5: InferStream carrying 3 MB results against a bare grpc-js echo of 3 MB messages.
+ *
+ * How row 5 gets 3 MB results: the only task on main is txt2embed, so the stream sends
+ * requests of 32 one-word texts to a bench-built bag-of-words model 24,576 floats wide
+ * (bench/fixtures/wide-model.ts); each answer is an EmbeddingBatch of 32 x 24,576 float32 =
+ * 3 MiB. The model's own work is a gather and a mean over three tokens, so the row measures
+ * the path runner -> IPC -> daemon -> protobuf -> HTTP/2 -> client. Both sides keep 4 messages
+ * in flight on one stream. B echoes each 3 MiB message (it also carries 3 MiB upstream, which
+ * A does not), and both count 3 MiB per answer received.
+ */
+import path from 'node:path';
+import { benchSentences } from '../fixtures/sentences.js';
+import { WIDE_DIMS, WIDE_TEXTS_PER_REQUEST, wideRequestTexts } from '../fixtures/wide-model.js';
+import { startChild } from '../harness/child.js';
+import { DIST_BENCH, WIDE_ID, type BenchContext } from '../harness/context.js';
+import { DEMO_ID } from '../harness/daemon.js';
+import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
+import { CpuPerUnit, withCpu } from '../harness/cpu.js';
+import { alternate } from '../harness/stats.js';
+import { echoLoad, grpcUnaryLoad, inferStreamLoad, inferenceClient } from '../load/grpc-load.js';
+import { requireClean, restLoad } from '../load/rest-load.js';
+import { inferBody } from '../fixtures/sentences.js';
+
+const ROW4 = { id: '4', what: 'gRPC unary is not slower', target: 'A/B >= 1.0' };
+const ROW5 = { id: '5', what: 'large payloads stream near the transport’s limit', target: 'A/B >= 0.8 and A >= 320 MB/s' };
+const WINDOW = 4;
+
+export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
+  const daemon = await ctx.mainDaemon();
+  if (daemon.grpcPort === undefined || daemon.grpcPort === 0) {
+    const why = 'gRPC is not on main yet: the daemon announces no gRPC port. The client (bench/load/grpc-load.ts) is written against protos/modelmora/v1/inference.proto and runs once it is.';
+    return [pendingRow(ROW4.id, ROW4.what, ROW4.target, why), pendingRow(ROW5.id, ROW5.what, ROW5.target, why)];
+  }
+  const client = inferenceClient(daemon.grpcPort);
+  const echo = await startChild<{ port: number }>(path.join(DIST_BENCH, 'baselines', 'grpc-echo.js'));
+  try {
+    const texts = benchSentences();
+    const bodies = texts.map((s) => inferBody(s));
+    const cpu = new CpuPerUnit();
+    const modelmora = { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => [process.pid] };
+    const unary = await alternate(
+      {
+        grpc: async () => {
+          const { result: r, cpu: spent } = await withCpu(modelmora, () =>
+            grpcUnaryLoad(client, { modelId: DEMO_ID, texts, concurrency: ctx.connections, seconds: ctx.loadSeconds }),
+          );
+          for (const [name, ms] of Object.entries(spent)) cpu.add(`gRPC ${name}`, ms, r.ok);
+          return r.perSecond;
+        },
+        rest: async () => {
+          const { result: r, cpu: spent } = await withCpu(modelmora, () =>
+            restLoad({ url: daemon.inferUrl(DEMO_ID), bodies, connections: ctx.connections, seconds: ctx.loadSeconds }),
+          );
+          for (const [name, ms] of Object.entries(spent)) cpu.add(`REST ${name}`, ms, r.ok);
+          return requireClean('ModelMora REST', r);
+        },
+      },
+      { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
+    );
+    const streamTexts = wideRequestTexts();
+    const bytes = WIDE_TEXTS_PER_REQUEST * WIDE_DIMS * 4;
+    let lastMessageBytes = 0;
+    const streamCpu = new CpuPerUnit();
+    const stream = await alternate(
+      {
+        inferStream: async () => {
+          const { result: r, cpu: spent } = await withCpu(modelmora, () =>
+            inferStreamLoad(client, { modelId: WIDE_ID, texts: streamTexts, window: WINDOW, seconds: ctx.loadSeconds }),
+          );
+          for (const [name, ms] of Object.entries(spent)) streamCpu.add(`InferStream ${name}`, ms / 1000, r.messages);
+          lastMessageBytes = r.bytesPerMessage;
+          return r.mbPerSecond;
+        },
+        echo: async () => {
+          const { result: r, cpu: spent } = await withCpu({ server: () => [echo.pid], client: () => [process.pid] }, () =>
+            echoLoad(echo.info.port, { bytes, window: WINDOW, seconds: ctx.loadSeconds }),
+          );
+          for (const [name, ms] of Object.entries(spent)) streamCpu.add(`echo ${name}`, ms / 1000, r.messages);
+          return r.mbPerSecond;
+        },
+      },
+      { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
+    );
+    return [
+      compareRow({
+        ...ROW4,
+        a: { label: `ModelMora gRPC Infer, ${ctx.connections} concurrent calls, demo model`, unit: 'req/s', summary: unary.grpc },
+        b: { label: `ModelMora REST, ${ctx.connections} clients, demo model`, unit: 'req/s', summary: unary.rest },
+        check: (r) => r >= 1.0,
+        notes: [`CPU per request (median of runs; client = this harness): ${cpu.describe()}.`],
+      }),
+      compareRow({
+        ...ROW5,
+        a: { label: `InferStream, ${WIDE_TEXTS_PER_REQUEST} x ${WIDE_DIMS}-float embeddings per answer, ${WINDOW} in flight`, unit: 'MB/s', summary: stream.inferStream },
+        b: { label: `bare grpc-js bidi echo of ${(bytes / 2 ** 20).toFixed(0)} MiB messages, ${WINDOW} in flight`, unit: 'MB/s', summary: stream.echo },
+        check: (r) => r >= 0.8 && stream.inferStream.median >= 320,
+        notes: [
+          `Payload per answer: ${lastMessageBytes} bytes of float32 (A) and ${bytes} bytes (B). MB = 10^6 bytes.`,
+          `CPU ms per 3 MiB message (median of runs): ${streamCpu.describe().replaceAll(' µs', ' ms')}.`,
+        ],
+      }),
+    ];
+  } finally {
+    client.close();
+    await echo.stop();
+  }
+}
