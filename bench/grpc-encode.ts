@@ -6,7 +6,7 @@
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { toInferenceResponse } from '../src/api/grpc/messages.js';
-import { withFastResponses } from '../src/api/grpc/response-serializer.js';
+import { withFastResponses } from '../src/api/grpc/response-codec.js';
 import { PROTO_FILES, PROTO_OPTIONS } from '../src/api/grpc/server.js';
 import type { InferenceResult, ItemOutput } from '../src/domain/inference.js';
 

@@ -15,7 +15,7 @@ import { healthService } from './health-service.js';
 import { inferenceService } from './inference-service.js';
 import { managementService } from './management-service.js';
 import { registryService } from './registry-service.js';
-import { withFastResponses } from './response-serializer.js';
+import { withFastResponses } from './response-codec.js';
 import { guardService } from './rpc-access.js';
 
 /**

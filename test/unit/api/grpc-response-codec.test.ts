@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { toErrorMessage, toInferenceResponse, toTokenResponse } from '../../../src/api/grpc/messages.js';
-import { inferenceResponseSerializer, withFastResponses } from '../../../src/api/grpc/response-serializer.js';
+import { inferenceResponseDeserializer, inferenceResponseSerializer, withFastResponses } from '../../../src/api/grpc/response-codec.js';
 import { PROTO_FILES, PROTO_OPTIONS } from '../../../src/api/grpc/server.js';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import type { InferenceResult, ItemOutput } from '../../../src/domain/inference.js';
@@ -14,6 +14,7 @@ const infer = service['Infer'] as MethodDefinition<unknown, unknown>;
 const generic = (message: unknown) => infer.responseSerialize(message);
 const decode = (bytes: Buffer) => infer.responseDeserialize(bytes);
 const fast = inferenceResponseSerializer(generic);
+const fastDecode = inferenceResponseDeserializer(decode);
 const now = new Date('2026-01-02T03:04:05.678Z');
 
 function result(outputs: ItemOutput[], batched = false): InferenceResult {
@@ -34,11 +35,21 @@ function genericShape(message: unknown): unknown {
   return Object.fromEntries(Object.entries(message).map(([k, v]) => [k, genericShape(v)]));
 }
 
+/** The generic decoder's answer with Embedding.values as the fast decoder gives them. */
+function withFloat32(decoded: unknown): unknown {
+  const output = (decoded as { output_data?: Record<string, { values?: number[]; embeddings?: { values: number[] }[] }> | null }).output_data;
+  const embedding = output?.['embedding'];
+  if (embedding?.values) embedding.values = Float32Array.from(embedding.values) as unknown as number[];
+  for (const item of output?.['embedding_batch']?.embeddings ?? []) item.values = Float32Array.from(item.values) as unknown as number[];
+  return decoded;
+}
+
 function assertSame(message: unknown): Buffer {
   const mine = fast(message);
   const theirs = generic(genericShape(message));
   assert.deepEqual(decode(mine), decode(theirs));
   assert.ok(mine.equals(theirs), 'bytes equal to the generic encoder');
+  assert.deepEqual(fastDecode(mine), withFloat32(decode(theirs)));
   return mine;
 }
 
@@ -96,6 +107,24 @@ describe('InferenceResponse fast serializer', () => {
   test('an error answer', () => {
     const err = new ModelMoraError('VALIDATION_ERROR', 'Request validation failed', { fieldErrors: [{ field: 'input_data.text', message: 'is required' }] });
     assertSame({ model_id: 'org/model', output_data: null, metadata: null, error: toErrorMessage(err, 'trace-1', 'r2') });
+  });
+
+  test('the fast decoder joins packed chunks and leaves unexpected shapes to the generic decoder', () => {
+    // Embedding.values in two packed chunks (legal protobuf), then custom_data: field 10.
+    const chunk = (values: number[]) => Buffer.concat([Buffer.from([0x0a, values.length * 4]), Buffer.from(new Float32Array(values).buffer)]);
+    const embedding = Buffer.concat([chunk([1.5, 2]), chunk([-3])]);
+    const custom = (generic({ output_data: { custom_data: { fields: { k: { stringValue: 'v' } } } } }) as Buffer).subarray(2);
+    const outputData = Buffer.concat([Buffer.from([0x0a, embedding.length]), embedding, custom]);
+    const bytes = Buffer.concat([Buffer.from([0x0a, 1, 0x6d, 0x12, outputData.length]), outputData]);
+    const mine = fastDecode(bytes) as { model_id: string; output_data: { data: string; embedding: { values: Float32Array }; custom_data: unknown } };
+    assert.equal(mine.model_id, 'm');
+    assert.equal(mine.output_data.data, 'embedding');
+    assert.deepEqual(mine.output_data.embedding.values, new Float32Array([1.5, 2, -3]));
+    assert.deepEqual(mine.output_data.custom_data, (decode(bytes) as { output_data: { custom_data: unknown } }).output_data.custom_data);
+    // Unpacked floats (wire type 5) are legal too: the generic decoder reads them.
+    const unpacked = Buffer.from([0x12, 7, 0x0a, 5, 0x0d, 0, 0, 0xc0, 0x3f]);
+    assert.deepEqual(fastDecode(unpacked), decode(unpacked));
+    assert.deepEqual((fastDecode(unpacked) as { output_data: { embedding: { values: number[] } } }).output_data.embedding.values, [1.5]);
   });
 
   test('the service definition: Infer, InferStream and GetJobResult get it, the others keep theirs', () => {
