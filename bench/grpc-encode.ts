@@ -2,11 +2,12 @@
 // 32 x 24,576), before and after the fast serializer, alternating runs, warm-ups excluded.
 // "before" is what the daemon did: Float32Array -> number[] (Array.from) then protobufjs;
 // "after" is the InferenceService's serializer (response-serializer.ts) on the Float32Array.
+// Also the client side: the generic decoder against inferenceResponseDeserializer.
 // Run: npx tsc -p . && node dist/bench/grpc-encode.js
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { toInferenceResponse } from '../src/api/grpc/messages.js';
-import { withFastResponses } from '../src/api/grpc/response-codec.js';
+import { inferenceResponseDeserializer, withFastResponses } from '../src/api/grpc/response-codec.js';
 import { PROTO_FILES, PROTO_OPTIONS } from '../src/api/grpc/server.js';
 import type { InferenceResult, ItemOutput } from '../src/domain/inference.js';
 
@@ -16,6 +17,8 @@ const WARMUPS = 2;
 const service = loadSync(PROTO_FILES, PROTO_OPTIONS)['modelmora.v1.InferenceService'] as ServiceDefinition;
 const generic = (service['InferStream'] as MethodDefinition<unknown, unknown>).responseSerialize;
 const fast = (withFastResponses(service)['InferStream'] as MethodDefinition<unknown, unknown>).responseSerialize;
+const genericDecode = (service['InferStream'] as MethodDefinition<unknown, unknown>).responseDeserialize;
+const fastDecode = inferenceResponseDeserializer(genericDecode);
 
 function floats(length: number, seed: number): Float32Array {
   const out = new Float32Array(length);
@@ -40,10 +43,16 @@ const cases: { name: string; result: InferenceResult }[] = [
   { name: 'embedding_batch 32 x 24,576', result: result(Array.from({ length: 32 }, (_, i) => ({ kind: 'embedding' as const, embedding: floats(24_576, i) })), true) },
 ];
 
+const encoded = new Map(cases.map(({ result: r }) => [r, fast(toInferenceResponse(r, new Date(), 'req'))]));
+/** Each way returns the bytes it handled. */
 const ways = {
-  before: (r: InferenceResult) => generic(asNumbers(toInferenceResponse(r, new Date(), 'req'))),
-  after: (r: InferenceResult) => fast(toInferenceResponse(r, new Date(), 'req')),
+  'encode before': (r: InferenceResult) => generic(asNumbers(toInferenceResponse(r, new Date(), 'req'))).length,
+  'encode after': (r: InferenceResult) => fast(toInferenceResponse(r, new Date(), 'req')).length,
+  'decode generic': (r: InferenceResult) => (genericDecode(encoded.get(r)!), encoded.get(r)!.length),
+  'decode fast': (r: InferenceResult) => (fastDecode(encoded.get(r)!), encoded.get(r)!.length),
 };
+type Way = keyof typeof ways;
+const WAYS = Object.keys(ways) as Way[];
 
 const stats = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -54,17 +63,17 @@ const ms = (x: number) => x.toFixed(1).padStart(7);
 console.log(`| case | way | bytes | median ms | min | max | MB/s (median) |`);
 console.log(`|---|---|---|---|---|---|---|`);
 for (const { name, result: r } of cases) {
-  const times: Record<keyof typeof ways, number[]> = { before: [], after: [] };
+  const times = Object.fromEntries(WAYS.map((w) => [w, [] as number[]])) as Record<Way, number[]>;
   let bytes = 0;
   for (let run = 0; run < WARMUPS + RUNS; run++) {
-    for (const way of ['before', 'after'] as const) {
+    for (const way of WAYS) {
       const start = process.hrtime.bigint();
-      bytes = ways[way](r).length;
+      bytes = ways[way](r);
       const took = Number(process.hrtime.bigint() - start) / 1e6;
       if (run >= WARMUPS) times[way].push(took);
     }
   }
-  for (const way of ['before', 'after'] as const) {
+  for (const way of WAYS) {
     const t = stats(times[way]);
     console.log(`| ${name} | ${way} | ${bytes} | ${ms(t.median)} | ${ms(t.min)} | ${ms(t.max)} | ${(bytes / 1e6 / (t.median / 1000)).toFixed(0)} |`);
   }
