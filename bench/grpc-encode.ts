@@ -1,7 +1,7 @@
 // Encode time of a 3 MiB InferenceResponse (one 786,432-float embedding, and a batch of
 // 32 x 24,576), before and after the fast serializer, alternating runs, warm-ups excluded.
 // "before" is what the daemon did: Float32Array -> number[] (Array.from) then protobufjs;
-// "after" is the InferenceService's serializer (response-serializer.ts) on the Float32Array.
+// "after" is the InferenceService's serializer (response-codec.ts) on the Float32Array.
 // Also the client side: the generic decoder against inferenceResponseDeserializer.
 // Run: npx tsc -p . && node dist/bench/grpc-encode.js
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';

@@ -71,7 +71,7 @@ export function toInferenceResponse(result: InferenceResult, now: Date, requestI
   const of = <K extends ItemOutput['kind']>(kind: K) => result.outputs.filter((o): o is Extract<ItemOutput, { kind: K }> => o.kind === kind);
   const output: Record<string, unknown> = {};
   const custom: Record<string, unknown> = {};
-  // The runner's Float32Array goes as is: the fast serializer writes its bytes (response-serializer.ts).
+  // The runner's Float32Array goes as is: the fast serializer writes its bytes (response-codec.ts).
   const embeddings = of('embedding').map((o) => ({ values: o.embedding }));
   const texts = of('text').map((o) => o.text);
   const images = of('image').map((o) => o.png);
