@@ -34,6 +34,10 @@ export interface ErrorMessage {
   trace_id: string;
 }
 
+/**
+ * output_data.embedding(.values) and embedding_batch hold Float32Arrays and image_data the PNG's
+ * Uint8Array: only the InferenceService's own serializer (withFastResponses) writes them.
+ */
 export interface InferenceResponseMessage {
   model_id: string;
   output_data: Record<string, unknown> | null;
@@ -67,7 +71,8 @@ export function toInferenceResponse(result: InferenceResult, now: Date, requestI
   const of = <K extends ItemOutput['kind']>(kind: K) => result.outputs.filter((o): o is Extract<ItemOutput, { kind: K }> => o.kind === kind);
   const output: Record<string, unknown> = {};
   const custom: Record<string, unknown> = {};
-  const embeddings = of('embedding').map((o) => ({ values: Array.from(o.embedding) }));
+  // The runner's Float32Array goes as is: the fast serializer writes its bytes (response-codec.ts).
+  const embeddings = of('embedding').map((o) => ({ values: o.embedding }));
   const texts = of('text').map((o) => o.text);
   const images = of('image').map((o) => o.png);
   if (embeddings.length > 0) {

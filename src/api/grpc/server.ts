@@ -15,6 +15,7 @@ import { healthService } from './health-service.js';
 import { inferenceService } from './inference-service.js';
 import { managementService } from './management-service.js';
 import { registryService } from './registry-service.js';
+import { withFastResponses } from './response-codec.js';
 import { guardService } from './rpc-access.js';
 
 /**
@@ -73,7 +74,9 @@ const SERVICES = ['modelmora.v1.InferenceService', 'modelmora.v1.RegistryService
 /** Builds the server without binding it. */
 export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   const definitions = loadSync(PROTO_FILES, PROTO_OPTIONS);
-  const service = (name: string) => definitions[name] as ServiceDefinition;
+  // InferenceResponse carries embeddings as Float32Arrays: its methods get the fast serializer.
+  const inference = withFastResponses(definitions['modelmora.v1.InferenceService'] as ServiceDefinition);
+  const service = (name: string) => (name === 'modelmora.v1.InferenceService' ? inference : (definitions[name] as ServiceDefinition));
   const bytes = Math.round(deps.config.grpc_max_message_mb * 1024 * 1024);
   const server = new Server({ 'grpc.max_receive_message_length': bytes, 'grpc.max_send_message_length': bytes });
 
