@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildGrpcServer, type GrpcServer } from '../api/grpc/server.js';
+import { InFlightLimit } from '../api/in-flight.js';
 import { buildApp } from '../api/rest/app.js';
 import { describeConfig, resolveConfig, type Config } from '../config/config.js';
 import { ModelMoraError } from '../domain/errors.js';
@@ -83,7 +84,10 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const readiness = () => ({ ready: !draining, checks: { database: true, queue: !draining } });
     // One set of background downloads for both skins, so each sees (and can cancel) the other's.
     const downloads = new BackgroundDownloads(registry, catalog.download, (modelId, err) => log.warn({ model_id: modelId, err: safeError(err) }, 'download failed'));
+    // One cap for both skins: a request counts the same over REST or gRPC.
+    const inFlight = new InFlightLimit(config.max_in_flight);
     const app = await buildApp({
+      inFlight,
       artifacts: { store: artifacts, inlineMaxKb: config.inline_image_max_kb },
       config,
       registry,
@@ -114,7 +118,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     let grpc: GrpcServer | undefined;
     let grpcPort: number | undefined;
     if (config.grpc) {
-      const deps = { config, registry, engine, jobs, metrics, downloads, readiness, version: VERSION, startedAt, log };
+      const deps = { config, registry, engine, jobs, metrics, downloads, readiness, version: VERSION, startedAt, log, inFlight };
       grpc = buildGrpcServer({ ...deps, removeFiles: catalog.removeFiles, lockFile: catalog.lockFile, draining: () => draining });
       grpcPort = await grpc.listen(config.host, config.grpc_port).catch(async (err: unknown) => {
         await app.close();

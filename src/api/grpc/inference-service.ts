@@ -8,6 +8,7 @@ import { ModelRef } from '../../domain/model-ref.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
 import { readInferenceRequest, type InferenceBody } from '../inference-input.js';
 import { unary, type CallContext, type UnaryOptions } from './call.js';
+import { checkMessageSize, MIB } from './message-size.js';
 import { inferStream } from './inference-stream.js';
 import { toInferenceResponse, toJobStatus, type InferenceRequestMessage } from './messages.js';
 import type { GrpcDeps } from './server.js';
@@ -86,9 +87,11 @@ export async function runInference(deps: GrpcDeps, message: InferenceRequestMess
 async function validate(deps: GrpcDeps, message: InferenceRequestMessage, traceId: string): Promise<{ id: string; input: InferenceRequest }> {
   const id = ModelRef.parse(message.model_id).id;
   const record = await deps.registry.get(id);
+  const imageModel = record.task_type === 'img2embed' || record.task_type === 'img2txt';
+  checkMessageSize(message, MIB * (imageModel ? Math.max(deps.config.grpc_image_max_message_mb, deps.config.grpc_max_message_mb) : deps.config.grpc_max_message_mb));
   const batchField = message.input_data?.data === 'text_batch' ? 'text_batch.texts' : message.input_data?.data === 'image_batch' ? 'image_batch.images' : undefined;
   try {
-    const input = await readInferenceRequest(id, bodyOf(message), deps.config, {
+    const input = await readInferenceRequest(id, bodyOf(message, deps.config.max_json_depth), deps.config, {
       taskType: record.task_type,
       requestId: message.request_id || traceId,
     });
@@ -99,7 +102,7 @@ async function validate(deps: GrpcDeps, message: InferenceRequestMessage, traceI
 }
 
 /** The proto message as the shared validator's body: the oneof becomes text or image, a list for batches. */
-function bodyOf(message: InferenceRequestMessage): InferenceBody {
+function bodyOf(message: InferenceRequestMessage, maxDepth: number): InferenceBody {
   const body: InferenceBody = {};
   const input = message.input_data;
   if (input) {
@@ -120,7 +123,7 @@ function bodyOf(message: InferenceRequestMessage): InferenceBody {
         body.input_data = {};
     }
   }
-  const parameters = fromStruct(message.parameters, 'parameters');
+  const parameters = fromStruct(message.parameters, 'parameters', maxDepth);
   if (parameters !== undefined) body.parameters = parameters;
   const priority = priorityOf(message.priority);
   if (priority !== undefined) body.priority = priority;
