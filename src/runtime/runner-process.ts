@@ -8,6 +8,7 @@ import { isErrorCode, ModelMoraError, type ErrorCode } from '../domain/errors.js
 import type { LoadSpec, RunnerBatch } from '../domain/runner.js';
 import { isParentMessage, type ChildMessage, type ParentMessage } from './messages.js';
 import { errorText, safeMessage } from './safe-message.js';
+import { checkModelFiles } from './model-files.js';
 import { loadTaskHandler, type TaskHandler } from './tasks/index.js';
 
 interface QueuedRun {
@@ -48,6 +49,8 @@ async function load(next: LoadSpec): Promise<void> {
   spec = next;
   const start = performance.now();
   try {
+    // Before any loader opens a file: a FIFO would hang it, external data could point anywhere.
+    checkModelFiles(next.folder);
     handler = await loadTaskHandler(next);
     send({ type: 'ready', loadMs: Math.round(performance.now() - start) });
   } catch (err) {
