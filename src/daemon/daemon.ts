@@ -55,7 +55,11 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   let engine: ServingEngine | undefined;
   let jobStore: LogJobStore | undefined;
   try {
-    log.info({ config: describeConfig(config), version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
+    // Info lines carry no absolute path (error hygiene): the home shows as its last folder name;
+    // the full path is at debug level.
+    const shown = { ...describeConfig(config), home: `.../${path.basename(config.home)}` };
+    log.info({ config: shown, version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
+    log.debug({ home: config.home }, 'modelmora home');
     const registry = await Registry.open({ home: config.home });
     for (const warning of registry.warnings) log.warn({ warning }, 'registry recovered');
     const metrics = new Metrics();

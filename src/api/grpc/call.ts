@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Metadata, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream, type sendUnaryData, type handleUnaryCall, type StatusObject } from '@grpc/grpc-js';
 import { ModelMoraError, retryAfterSeconds, toModelMoraError } from '../../domain/errors.js';
 import type { InFlightLimit } from '../in-flight.js';
-import { checkMessageSize } from './message-size.js';
+import { checkDecoded, checkMessageSize } from './message-size.js';
 
 /**
  * What every gRPC handler shares: the trace id, the call's deadline and cancellation as an
@@ -92,6 +92,7 @@ export interface UnaryOptions {
 export function admit(options: UnaryOptions, request: unknown): () => void {
   const refused = options.refuse?.();
   if (refused) throw refused;
+  checkDecoded(request);
   if (options.maxRequestBytes !== undefined) checkMessageSize(request, options.maxRequestBytes);
   return options.inFlight?.enter() ?? (() => undefined);
 }

@@ -8,7 +8,7 @@ import { ModelRef } from '../../domain/model-ref.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
 import { readInferenceRequest, type InferenceBody } from '../inference-input.js';
 import { unary, type CallContext, type UnaryOptions } from './call.js';
-import { checkMessageSize, MIB } from './message-size.js';
+import { checkDecoded, checkMessageSize, MIB } from './message-size.js';
 import { inferStream } from './inference-stream.js';
 import { toInferenceResponse, toJobStatus, type InferenceRequestMessage } from './messages.js';
 import type { GrpcDeps } from './server.js';
@@ -68,7 +68,7 @@ export async function runInference(deps: GrpcDeps, message: InferenceRequestMess
     ({ id, input } = await validate(deps, message, ctx.traceId));
   } catch (err) {
     // Only known models get a series: an unknown id must not grow the label set.
-    if (err instanceof ModelMoraError && err.code !== 'MODEL_NOT_FOUND' && err.code !== 'INVALID_MODEL_ID') {
+    if (err instanceof ModelMoraError && err.code !== 'MODEL_NOT_FOUND' && err.code !== 'INVALID_MODEL_ID' && ModelRef.isValid(message.model_id)) {
       deps.metrics.requestDone(ModelRef.parse(message.model_id).id, requestStatusOf(err), seconds());
     }
     throw err;
@@ -85,6 +85,7 @@ export async function runInference(deps: GrpcDeps, message: InferenceRequestMess
 }
 
 async function validate(deps: GrpcDeps, message: InferenceRequestMessage, traceId: string): Promise<{ id: string; input: InferenceRequest }> {
+  checkDecoded(message);
   const id = ModelRef.parse(message.model_id).id;
   const record = await deps.registry.get(id);
   const imageModel = record.task_type === 'img2embed' || record.task_type === 'img2txt';

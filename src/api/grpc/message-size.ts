@@ -12,21 +12,43 @@ import { ModelMoraError } from '../../domain/errors.js';
  */
 
 const sizes = new WeakMap<object, number>();
+/** Requests that did not decode, with the reason: answered VALIDATION_ERROR by the handler. */
+const undecodable = new WeakMap<object, string>();
 
-/** The service definition with each request's decoded size recorded. */
+/**
+ * The service definition with each request's decoded size recorded. A request that does not
+ * decode (nested deeper than protobuf's 100 levels, malformed bytes) becomes an empty marker
+ * object instead of a grpc-js INTERNAL error, so the call is answered VALIDATION_ERROR
+ * (INVALID_ARGUMENT with error_code) like any other bad input.
+ */
 export function measured(definition: ServiceDefinition): ServiceDefinition {
   const out: Record<string, ServiceDefinition[string]> = {};
   for (const [name, method] of Object.entries(definition)) {
     out[name] = {
       ...method,
       requestDeserialize: (bytes: Buffer) => {
-        const message: unknown = method.requestDeserialize(bytes);
+        let message: unknown;
+        try {
+          message = method.requestDeserialize(bytes);
+        } catch (err) {
+          const marker = {};
+          undecodable.set(marker, /nesting depth/.test(String((err as Error).message)) ? 'is nested deeper than protobuf allows' : 'is not a valid protobuf message');
+          message = marker;
+        }
         if (typeof message === 'object' && message !== null) sizes.set(message, bytes.length);
         return message;
       },
     };
   }
   return out as ServiceDefinition;
+}
+
+/** Throws VALIDATION_ERROR for a request that did not decode (see measured). */
+export function checkDecoded(message: unknown): void {
+  const reason = typeof message === 'object' && message !== null ? undecodable.get(message) : undefined;
+  if (reason !== undefined) {
+    throw new ModelMoraError('VALIDATION_ERROR', `The request message ${reason}`, { fieldErrors: [{ field: 'message', message: reason }] });
+  }
 }
 
 /** Wire bytes of a request decoded through a measured() definition (0 if unknown). */
