@@ -11,7 +11,11 @@ import { ModelMoraError } from '../domain/errors.js';
 export class InFlightLimit {
   private count = 0;
 
-  constructor(readonly max: number) {}
+  constructor(
+    readonly max: number,
+    /** Told when a request starts and when nothing is in flight any more (the daemon's memory release). */
+    private readonly listener?: { busy(): void; idle(): void },
+  ) {}
 
   /** Takes a slot, or throws SERVICE_UNAVAILABLE; the returned function gives it back (once). */
   enter(): () => void {
@@ -21,11 +25,13 @@ export class InFlightLimit {
       });
     }
     this.count++;
+    this.listener?.busy();
     let left = false;
     return () => {
       if (left) return;
       left = true;
       this.count--;
+      if (this.count === 0) this.listener?.idle();
     };
   }
 

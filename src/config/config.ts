@@ -31,6 +31,7 @@ export interface Config {
   max_text_chars: number;
   max_json_depth: number;
   max_in_flight: number;
+  idle_memory_release_ms: number;
   max_image_pixels: number;
   log_level: string;
   url: string | null;

@@ -51,6 +51,7 @@ export const SETTINGS = [
   { key: 'max_image_pixels', env: ['MODELMORA_MAX_IMAGE_PIXELS'], type: 'int', default: 178_956_970, doc: 'Largest width*height an input image header may declare (checked before decoding)' },
   { key: 'max_json_depth', env: ['MODELMORA_MAX_JSON_DEPTH'], type: 'int', default: 32, doc: 'Deepest nesting of objects and arrays in a JSON body or gRPC Struct (checked before parsing)' },
   { key: 'max_in_flight', env: ['MODELMORA_MAX_IN_FLIGHT'], type: 'int', default: 1024, doc: 'Requests (REST and gRPC, all models) handled at once; more get 503 SERVICE_UNAVAILABLE with Retry-After. Health and metrics are not counted' },
+  { key: 'idle_memory_release_ms', env: ['MODELMORA_IDLE_MEMORY_RELEASE_MS'], type: 'int', default: 2000, doc: 'After a burst (500+ requests), idle time before the daemon gives unused heap memory back to the system (0 disables)' },
   { key: 'max_text_chars', env: ['MODELMORA_MAX_TEXT_CHARS'], type: 'int', default: 100000, doc: 'Characters in one input text' },
   { key: 'url', env: ['MODELMORA_URL'], type: 'string', default: null, doc: 'Daemon the client and the CLI talk to; default the one recorded in the home (daemon.pid), else http://127.0.0.1:8000', client: true },
   { key: 'token', env: ['MODELMORA_TOKEN'], type: 'string', default: null, doc: 'Bearer token the client and CLI send to the daemon', secret: true, client: true },

@@ -19,6 +19,7 @@ import { BackgroundDownloads } from '../store/background-downloads.js';
 import { ModelStore } from '../store/model-store.js';
 import { Registry } from '../store/registry.js';
 import { ModelCatalog } from './catalog.js';
+import { IdleMemoryRelease } from './memory-release.js';
 import { PidLock } from './pid-lock.js';
 import { VERSION } from '../version.js';
 
@@ -89,7 +90,8 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     // One set of background downloads for both skins, so each sees (and can cancel) the other's.
     const downloads = new BackgroundDownloads(registry, catalog.download, (modelId, err) => log.warn({ model_id: modelId, err: safeError(err) }, 'download failed'));
     // One cap for both skins: a request counts the same over REST or gRPC.
-    const inFlight = new InFlightLimit(config.max_in_flight);
+    const memory = new IdleMemoryRelease({ idleMs: config.idle_memory_release_ms, minRequests: 500, onError: (err) => log.debug({ err: safeError(err) }, 'memory release failed') });
+    const inFlight = new InFlightLimit(config.max_in_flight, memory);
     const app = await buildApp({
       inFlight,
       artifacts: { store: artifacts, inlineMaxKb: config.inline_image_max_kb },
@@ -151,6 +153,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         await jobStore?.close();
         await app.close();
         artifacts.stop();
+        memory.stop();
         lock.release();
         log.info('modelmora stopped');
       })());
