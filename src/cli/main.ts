@@ -15,6 +15,7 @@ import { register as registerStatus } from './commands/status.js';
 import { register as registerInfer } from './commands/infer.js';
 import { register as registerJobs } from './commands/jobs.js';
 import { register as registerTop } from './commands/top.js';
+import { register as registerToken } from './commands/token.js';
 import { VERSION } from '../version.js';
 import { examples } from './global-options.js';
 import { describeError, isInterrupt } from './render/error.js';
@@ -49,7 +50,7 @@ export function buildProgram(): Command {
         'modelmora ls --json',
       ]),
     );
-  for (const register of [registerInit, registerAdd, registerRm, registerLs, registerLock, registerPull, registerVerify, registerServe]) {
+  for (const register of [registerInit, registerAdd, registerRm, registerLs, registerLock, registerPull, registerVerify, registerServe, registerToken]) {
     register(program);
   }
   // Daemon commands: they talk to a running daemon through the typed client.

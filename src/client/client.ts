@@ -41,6 +41,8 @@ export interface ModelMoraClientOptions {
   connections?: number;
   /** Replaces the keep-alive pool (tests, proxies). */
   dispatcher?: Dispatcher;
+  /** PEM certificate to trust for an https daemon with its own certificate (else the system's CAs and NODE_EXTRA_CA_CERTS). */
+  ca?: Buffer | string;
 }
 
 export type InferRequest = InferInput & InferOptions;
@@ -93,7 +95,11 @@ export class ModelMoraClient {
     this.token = settings.token;
     this.timeoutMs = options.timeoutMs ?? 120_000;
     this.ownsDispatcher = options.dispatcher === undefined;
-    this.dispatcher = options.dispatcher ?? new Pool(url.origin, { connections: options.connections ?? 64, keepAliveTimeout: 10_000 });
+    this.dispatcher = options.dispatcher ?? new Pool(url.origin, {
+        connections: options.connections ?? 64,
+        keepAliveTimeout: 10_000,
+        ...(options.ca !== undefined && { connect: { ca: options.ca } }),
+      });
   }
 
   // Registry (§2.3)

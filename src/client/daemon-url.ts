@@ -27,11 +27,11 @@ export function resolveClientSettings(options: ClientSettings): { baseUrl: strin
 }
 
 /** The URL to reach a recorded daemon; a wildcard bind is reached on loopback. */
-export function recordUrl(record: Pick<DaemonRecord, 'host' | 'port'>): string {
+export function recordUrl(record: Pick<DaemonRecord, 'host' | 'port' | 'tls'>): string {
   let host = record.host;
   if (host === '0.0.0.0' || host === '') host = '127.0.0.1';
   if (host === '::') host = '::1';
-  return `http://${host.includes(':') ? `[${host}]` : host}:${record.port}`;
+  return `${record.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${record.port}`;
 }
 
 /** `http://h:8000/`, `http://h:8000/api/v1` -> `http://h:8000`; the client adds /api/v1 itself. */

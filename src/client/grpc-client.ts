@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Client, ClientDuplexStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import { resolveSettings } from '../config/config.js';
 import { GrpcStatus, ModelMoraError, isErrorCode, type ErrorCode, type FieldError } from '../domain/errors.js';
 import { noDaemonMessage } from './http-errors.js';
 
@@ -46,8 +47,12 @@ export interface GrpcClients {
 }
 
 export interface GrpcClientOptions {
-  /** Sent as `authorization: Bearer <token>` metadata on every call. */
+  /** Sent as `authorization: Bearer <token>` metadata on every call; default MODELMORA_TOKEN. */
   token?: string;
+  /** Where MODELMORA_TOKEN is read; default process.env. */
+  env?: NodeJS.ProcessEnv;
+  /** Speak TLS (a daemon with tls_cert); `ca` is the PEM certificate to trust instead of the system's. */
+  tls?: boolean | { ca?: Buffer };
   /** Largest message either way; default 16 MB (the daemon's default). */
   maxMessageBytes?: number;
   /** Folder holding modelmora/v1/*.proto; default the package's protos/. */
@@ -68,7 +73,8 @@ export async function createGrpcClients(address: string, options: GrpcClientOpti
   };
   const max = options.maxMessageBytes ?? 16 * 1024 * 1024;
   const channelOptions = { 'grpc.max_send_message_length': max, 'grpc.max_receive_message_length': max };
-  const credentials = grpc.credentials.createInsecure();
+  const credentials = options.tls ? grpc.credentials.createSsl(typeof options.tls === 'object' ? (options.tls.ca ?? null) : null) : grpc.credentials.createInsecure();
+  const token = options.token ?? resolveSettings(['token'], options.env ? { env: options.env } : {}).token ?? undefined;
   const make = (service: string): Client => {
     const Ctor = pkg.modelmora.v1[service];
     if (!Ctor) throw new ModelMoraError('INTERNAL_ERROR', `modelmora.v1.${service} is missing from the protos`);
@@ -77,7 +83,7 @@ export async function createGrpcClients(address: string, options: GrpcClientOpti
 
   const metadataFor = (extra: Record<string, string> | undefined): Metadata => {
     const metadata = new grpc.Metadata();
-    if (options.token) metadata.set('authorization', `Bearer ${options.token}`);
+    if (token) metadata.set('authorization', `Bearer ${token}`);
     for (const [key, value] of Object.entries(extra ?? {})) metadata.set(key, value);
     return metadata;
   };

@@ -20,6 +20,7 @@ export interface Config {
   default_timeout_seconds: number;
   drain_timeout_seconds: number;
   runner_threads: number;
+  warm_runner: boolean;
   job_retention: number;
   inline_image_max_kb: number;
   job_concurrency: number;
@@ -34,6 +35,17 @@ export interface Config {
   idle_memory_release_ms: number;
   max_image_pixels: number;
   log_level: string;
+  tokens: string[];
+  tokens_file: string | null;
+  jwt_secret: string | null;
+  jwt_public_key: string | null;
+  jwt_issuer: string | null;
+  jwt_audience: string | null;
+  metrics_auth: boolean;
+  allowed_hosts: string[];
+  cors_origins: string[];
+  tls_cert: string | null;
+  tls_key: string | null;
   url: string | null;
   token: string | null;
 }
@@ -121,7 +133,8 @@ export function describeConfig(config: Readonly<Config>): Record<string, unknown
   const out: Record<string, unknown> = {};
   for (const setting of SETTINGS as readonly Setting[]) {
     const value = config[setting.key as SettingKey];
-    out[setting.key] = setting.secret && value ? '***' : value;
+    const empty = value === null || value === '' || (Array.isArray(value) && value.length === 0);
+    out[setting.key] = setting.secret && !empty ? '***' : value;
   }
   return out;
 }

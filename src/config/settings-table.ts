@@ -8,7 +8,7 @@ export function settingsMarkdown(): string {
         ? '`~/.modelmora`'
         : s.key === 'memory_budget_mb'
           ? 'half of RAM'
-          : s.default === null
+          : s.default === null || (Array.isArray(s.default) && s.default.length === 0)
             ? '—'
             : `\`${Array.isArray(s.default) ? s.default.join(',') : String(s.default)}\``;
     const env = s.env.map((e) => `\`${e}\``).join(', ');

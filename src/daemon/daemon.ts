@@ -4,7 +4,10 @@ import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildGrpcServer, type GrpcServer } from '../api/grpc/server.js';
 import { InFlightLimit } from '../api/in-flight.js';
+import { restLoggerOptions } from '../api/rest/access.js';
 import { buildApp } from '../api/rest/app.js';
+import { Authenticator } from '../auth/authenticator.js';
+import { hostPolicy } from '../auth/network-policy.js';
 import { describeConfig, resolveConfig, type Config } from '../config/config.js';
 import { ModelMoraError } from '../domain/errors.js';
 import { DurableJobService } from '../jobs/job-service.js';
@@ -12,7 +15,7 @@ import { LogJobStore } from '../jobs/log-job-store.js';
 import { metricsObserver } from '../metrics/engine-observer.js';
 import { Metrics } from '../metrics/metrics.js';
 import { openProject, type Project } from '../project/project.js';
-import { createRunnerFactory } from '../runtime/runner-client.js';
+import { createRunnerFactory, type ProcessRunnerFactory } from '../runtime/runner-client.js';
 import { ServingEngine } from '../scheduler/engine.js';
 import { ArtifactStore } from '../store/artifacts.js';
 import { BackgroundDownloads } from '../store/background-downloads.js';
@@ -21,6 +24,7 @@ import { Registry } from '../store/registry.js';
 import { ModelCatalog } from './catalog.js';
 import { IdleMemoryRelease } from './memory-release.js';
 import { PidLock } from './pid-lock.js';
+import { checkBind, loadTls } from './startup-checks.js';
 import { VERSION } from '../version.js';
 
 export interface DaemonOptions {
@@ -52,8 +56,13 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   const project = await loadProject(options.configPath);
   const config = resolveConfig({ flags: options.flags ?? {}, env: options.env ?? process.env, yaml: project?.manifest.server ?? {} });
   const log = pino({ level: config.log_level, base: { pid: process.pid } }, options.logDestination ?? process.stdout);
+  // Refuse unsafe setups before taking the home or binding anything.
+  const auth = await Authenticator.create(config, { onWarning: (message) => log.warn(message) });
+  checkBind(config.host, auth.enabled);
+  const tls = await loadTls(config);
   const lock = PidLock.acquire(config.home);
   let engine: ServingEngine | undefined;
+  let runnerFactory: ProcessRunnerFactory | undefined;
   let jobStore: LogJobStore | undefined;
   try {
     // Info lines carry no absolute path (error hygiene): the home shows as its last folder name;
@@ -61,15 +70,17 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const shown = { ...describeConfig(config), home: `.../${path.basename(config.home)}` };
     log.info({ config: shown, version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
     log.debug({ home: config.home }, 'modelmora home');
+    log.info({ auth: auth.enabled ? auth.sources : 'off (no token source)', tls: tls !== undefined, cors_origins: config.cors_origins, allowed_hosts: config.allowed_hosts }, 'modelmora security');
     const registry = await Registry.open({ home: config.home });
     for (const warning of registry.warnings) log.warn({ warning }, 'registry recovered');
     const metrics = new Metrics();
     const store = new ModelStore(config.home);
     const catalog = new ModelCatalog({ config, registry, store, metrics, project });
     const preload = await catalog.seed();
+    runnerFactory = createRunnerFactory({ spares: config.warm_runner ? 1 : 0 });
     engine = new ServingEngine({
       config,
-      runnerFactory: createRunnerFactory(),
+      runnerFactory,
       lookup: (id) => catalog.lookup(id),
       observer: metricsObserver(metrics),
     });
@@ -107,7 +118,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       readiness,
       version: VERSION,
       startedAt,
-      logger: { level: config.log_level === 'debug' || config.log_level === 'trace' ? config.log_level : 'warn' },
+      logger: restLoggerOptions(config.log_level === 'debug' || config.log_level === 'trace' ? config.log_level : 'warn'),
+      security: { auth, hosts: hostPolicy(config.host, config.allowed_hosts), corsOrigins: config.cors_origins },
+      tls,
     });
     app.addHook('onRequest', async (request) => {
       if (draining && !request.url.includes('/health/')) {
@@ -120,18 +133,18 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const address = app.server.address();
     const port = typeof address === 'object' && address ? address.port : config.port;
     const host = config.host.includes(':') ? `[${config.host}]` : config.host;
-    const url = `http://${host}:${port}`;
+    const url = `${tls ? 'https' : 'http'}://${host}:${port}`;
     let grpc: GrpcServer | undefined;
     let grpcPort: number | undefined;
     if (config.grpc) {
       const deps = { config, registry, engine, jobs, metrics, downloads, readiness, version: VERSION, startedAt, log, inFlight };
-      grpc = buildGrpcServer({ ...deps, removeFiles: catalog.removeFiles, lockFile: catalog.lockFile, draining: () => draining });
+      grpc = buildGrpcServer({ ...deps, removeFiles: catalog.removeFiles, lockFile: catalog.lockFile, draining: () => draining, auth, tls });
       grpcPort = await grpc.listen(config.host, config.grpc_port).catch(async (err: unknown) => {
         await app.close();
         throw err;
       });
     }
-    lock.publish({ pid: process.pid, host: config.host, port, grpc_port: grpcPort ?? 0, started_at: new Date().toISOString() });
+    lock.publish({ pid: process.pid, host: config.host, port, grpc_port: grpcPort ?? 0, started_at: new Date().toISOString(), ...(tls && { tls: true }) });
     log.info({ url: `${url}/api/v1`, docs: `${url}/docs`, grpc_port: grpcPort ?? null }, 'modelmora listening');
     const started = engine;
     if (preload.length > 0) {
@@ -147,6 +160,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         const drainMs = config.drain_timeout_seconds * 1000;
         const drainStarted = Date.now();
         await started.drain(drainMs);
+        await runnerFactory?.close();
         await jobsDrained;
         // Calls still open (streams, answers being written) get what is left of the drain time.
         await grpc?.shutdown(Math.max(1000, drainMs - (Date.now() - drainStarted)));
@@ -160,6 +174,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     return { config, url, grpcPort, app, engine: started, jobs, log, stop };
   } catch (err) {
     await engine?.drain(0).catch(() => undefined);
+    await runnerFactory?.close();
     await jobStore?.close().catch(() => undefined);
     lock.release();
     throw err;

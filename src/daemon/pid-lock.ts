@@ -10,6 +10,8 @@ export interface DaemonRecord {
   port: number;
   grpc_port: number;
   started_at: string;
+  /** REST and gRPC speak TLS (https). */
+  tls?: boolean;
 }
 
 const LOCK = 'daemon.pid';

@@ -13,6 +13,8 @@ export interface ModelStatus {
   expires_at?: string;
   pinned?: boolean;
   in_flight?: number;
+  /** Pid of the runner process holding the model, while loaded. */
+  pid?: number;
   health_status: { healthy: boolean; last_check_at: string; error_message?: string };
 }
 

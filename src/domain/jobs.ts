@@ -20,11 +20,19 @@ export interface JobView {
   error?: { error_code: ErrorCode; message: string };
 }
 
-export interface JobFilter {
+export interface JobFilter extends JobAccess {
   status?: JobState;
   model_id?: string;
   /** At most this many, newest first. */
   limit?: number;
+}
+
+/**
+ * Whose jobs a caller may see and cancel. With `owner`, only jobs submitted with that owner; any
+ * other job answers JOB_NOT_FOUND, exactly as an unknown id does. Without it, every job (admin).
+ */
+export interface JobAccess {
+  owner?: string;
 }
 
 /**
@@ -36,13 +44,13 @@ export interface JobFilter {
  * queue), so a job submitted here may be finished by another daemon.
  */
 export interface JobService {
-  /** Persists the job as queued (durable when this resolves), then runs it. */
-  submit(request: InferenceRequest): Promise<JobView>;
-  /** JOB_NOT_FOUND when unknown or pruned by retention. */
-  get(jobId: string): Promise<JobView>;
+  /** Persists the job as queued (durable when this resolves), then runs it. `owner` names the submitter. */
+  submit(request: InferenceRequest, options?: { owner?: string | undefined }): Promise<JobView>;
+  /** JOB_NOT_FOUND when unknown, pruned by retention, or not the caller's (`access`). */
+  get(jobId: string, access?: JobAccess): Promise<JobView>;
   /** JOB_NOT_READY (details.status) until completed; a failed or cancelled job throws its own error. */
-  result(jobId: string): Promise<InferenceResult>;
+  result(jobId: string, access?: JobAccess): Promise<InferenceResult>;
   /** A queued job never runs; a processing one is aborted where the task allows; finished -> JOB_ALREADY_FINISHED. */
-  cancel(jobId: string): Promise<JobView>;
+  cancel(jobId: string, access?: JobAccess): Promise<JobView>;
   list(filter?: JobFilter): Promise<JobView[]>;
 }

@@ -14,7 +14,15 @@ type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 export type JsonObject = { [key: string]: Json };
 
 export function encodeJob(job: JobRecord): JsonObject {
-  return { ...encodePatch(job), id: job.id, modelId: job.modelId, priority: job.priority, createdAt: job.createdAt, request: encodeRequest(job.request) };
+  return {
+    ...encodePatch(job),
+    id: job.id,
+    modelId: job.modelId,
+    priority: job.priority,
+    createdAt: job.createdAt,
+    ...(job.owner !== undefined && { owner: job.owner }),
+    request: encodeRequest(job.request),
+  };
 }
 
 export function decodeJob(value: unknown): JobRecord {
@@ -30,6 +38,7 @@ export function decodeJob(value: unknown): JobRecord {
     attempts: 0,
     request,
   };
+  if (o['owner'] !== undefined) job.owner = string(o['owner']);
   return Object.assign(job, decodePatch(o));
 }
 

@@ -3,7 +3,7 @@ import { systemClock, type Clock, type Timer } from '../domain/clock.js';
 import type { Engine, InferenceProgress } from '../domain/engine.js';
 import { ModelMoraError, toModelMoraError } from '../domain/errors.js';
 import type { InferenceRequest, InferenceResult } from '../domain/inference.js';
-import type { JobFilter, JobService, JobView } from '../domain/jobs.js';
+import type { JobAccess, JobFilter, JobService, JobView } from '../domain/jobs.js';
 import { PriorityQueue, type QueueEntry } from '../queue/priority-queue.js';
 import { isFinished, type JobPatch, type JobRecord, type JobStore, type JobSummary } from './job-store.js';
 import { toJobView } from './job-view.js';
@@ -113,7 +113,7 @@ export class DurableJobService implements JobService {
     return { resumed: unfinished.length, pruned };
   }
 
-  async submit(request: InferenceRequest): Promise<JobView> {
+  async submit(request: InferenceRequest, options: { owner?: string | undefined } = {}): Promise<JobView> {
     this.refuseIfDraining();
     const record: JobRecord = {
       id: this.newId(),
@@ -123,6 +123,7 @@ export class DurableJobService implements JobService {
       progress: 0,
       createdAt: this.clock.now(),
       attempts: 0,
+      ...(options.owner !== undefined && { owner: options.owner }),
       request,
     };
     await this.store.put(record);
@@ -133,12 +134,12 @@ export class DurableJobService implements JobService {
     return accepted;
   }
 
-  async get(jobId: string): Promise<JobView> {
-    return toJobView(await this.find(jobId));
+  async get(jobId: string, access: JobAccess = {}): Promise<JobView> {
+    return toJobView(await this.find(jobId, access));
   }
 
-  async result(jobId: string): Promise<InferenceResult> {
-    const record = await this.find(jobId, true);
+  async result(jobId: string, access: JobAccess = {}): Promise<InferenceResult> {
+    const record = await this.find(jobId, access, true);
     if (record.status === 'completed' && record.result) return record.result;
     if (record.status === 'failed' || record.status === 'cancelled') {
       const error = record.error ?? { error_code: 'INFERENCE_FAILED' as const, message: 'Job failed' };
@@ -147,13 +148,14 @@ export class DurableJobService implements JobService {
     throw new ModelMoraError('JOB_NOT_READY', `Job ${jobId} is ${record.status}`, { details: { job_id: jobId, status: record.status } });
   }
 
-  async cancel(jobId: string): Promise<JobView> {
+  async cancel(jobId: string, access: JobAccess = {}): Promise<JobView> {
     const job = this.active.get(jobId);
+    if (job && !visible(job.record, access)) throw notFound(jobId);
     const now = this.clock.now();
     const patch: JobPatch = { status: 'cancelled', completedAt: now, error: { error_code: 'CANCELLED', message: 'Job was cancelled' } };
     if (!job) {
       // Not run by this daemon: finished, unknown, or (shared store) another daemon's.
-      const record = await this.find(jobId);
+      const record = await this.find(jobId, access);
       if (isFinished(record.status)) throw alreadyFinished(jobId, record.status);
       const updated = await this.store.update(jobId, patch);
       if (!updated) throw notFound(jobId);
@@ -174,7 +176,7 @@ export class DurableJobService implements JobService {
       if (filter.model_id === undefined || job.record.modelId === filter.model_id) byId.set(job.record.id, job.record);
     }
     return [...byId.values()]
-      .filter((job) => filter.status === undefined || job.status === filter.status)
+      .filter((job) => (filter.status === undefined || job.status === filter.status) && visible(job, filter))
       .sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
       .slice(0, limit)
       .map(toJobView);
@@ -356,11 +358,14 @@ export class DurableJobService implements JobService {
   }
 
   /** The job's current record: live state when this daemon runs it, else the store's. */
-  private async find(jobId: string, withResult = false): Promise<JobRecord> {
+  private async find(jobId: string, access: JobAccess, withResult = false): Promise<JobRecord> {
     const job = this.active.get(jobId);
-    if (job) return job.record;
+    if (job) {
+      if (!visible(job.record, access)) throw notFound(jobId);
+      return job.record;
+    }
     const record = await this.store.get(jobId);
-    if (!record) throw notFound(jobId);
+    if (!record || !visible(record, access)) throw notFound(jobId);
     return withResult ? record : { ...record, result: undefined };
   }
 
@@ -380,6 +385,11 @@ export class DurableJobService implements JobService {
   private refuseIfDraining(): void {
     if (this.draining) throw new ModelMoraError('SERVICE_UNAVAILABLE', 'Server is shutting down');
   }
+}
+
+/** Another caller's job is answered exactly as an unknown one. */
+function visible(job: Pick<JobRecord, 'owner'>, access: JobAccess): boolean {
+  return access.owner === undefined || job.owner === access.owner;
 }
 
 function notFound(jobId: string): ModelMoraError {

@@ -36,6 +36,8 @@ export interface JobRecord {
   completedAt?: number;
   /** Times the job was handed to the engine (more than 1 after a crash or a retry). */
   attempts: number;
+  /** Who submitted it (a principal id, never a token); absent when auth was off. */
+  owner?: string;
   request: InferenceRequest;
   error?: JobError;
   /** Present once completed; kept until retention prunes the job. */
@@ -45,7 +47,7 @@ export interface JobRecord {
 /** A job without its request and result: what listings return. */
 export type JobSummary = Omit<JobRecord, 'request' | 'result'>;
 
-/** What an update may change; `id`, `modelId`, `priority`, `createdAt` and the request never change. */
+/** What an update may change; `id`, `modelId`, `priority`, `createdAt`, `owner` and the request never change. */
 export type JobPatch = Partial<Pick<JobRecord, 'status' | 'progress' | 'startedAt' | 'completedAt' | 'attempts' | 'error' | 'result'>>;
 
 export interface JobStoreFilter {

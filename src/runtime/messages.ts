@@ -31,6 +31,9 @@ export type ChildMessage =
   | { type: 'progress'; id: number; event: RunnerProgress }
   | { type: 'rss'; id: number; rssBytes: number };
 
+/** The argument of a spare runner: forked ahead of any load, it imports the runtime while it waits. */
+export const WARM_FLAG = '--warm';
+
 const PARENT_TYPES = new Set(['load', 'run', 'cancel', 'rss', 'shutdown']);
 const CHILD_TYPES = new Set(['loaded', 'ready', 'result', 'error', 'progress', 'rss']);
 

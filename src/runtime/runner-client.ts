@@ -1,10 +1,11 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isErrorCode, ModelMoraError } from '../domain/errors.js';
 import type { LoadSpec, RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle, RunnerProgress } from '../domain/runner.js';
 import { isChildMessage, type ChildMessage, type ParentMessage } from './messages.js';
 import { safeMessage } from './safe-message.js';
+import { forkRunner, SpareKeeper, type TakenProcess } from './spare-runner.js';
 
 export interface RunnerFactoryOptions {
   /** The runner entry script; defaults to the compiled runner-process.js next to this file. */
@@ -15,6 +16,19 @@ export interface RunnerFactoryOptions {
   loadTimeoutMs?: number;
   /** Wait between `shutdown` and SIGKILL on stop(); default 5 s. */
   stopGraceMs?: number;
+  /**
+   * Warm spare runners kept ready (0 or 1; default 0): a load takes the spare, which already
+   * imported the runtime, and the factory forks the next one once that load settles.
+   */
+  spares?: 0 | 1;
+}
+
+/** A runner factory that may hold a spare process: close() kills it (daemon stop). */
+export interface ProcessRunnerFactory extends RunnerFactory {
+  /** No more spares; kills the idle one. Loads after close() fork cold. */
+  close(): Promise<void>;
+  /** Pid of the idle spare runner, if one is alive. */
+  sparePid(): number | undefined;
 }
 
 export type ExitInfo = { code: number | null; signal: NodeJS.Signals | null };
@@ -23,28 +37,35 @@ const DEFAULT_ENTRY = fileURLToPath(new URL('./runner-process.js', import.meta.u
 const STDERR_TAIL_BYTES = 4096;
 
 /** Starts one runner process per loaded model; see DESIGN.md §2 for why a process. */
-export function createRunnerFactory(options: RunnerFactoryOptions = {}): RunnerFactory {
-  return (spec, signal) => startRunner(spec, options, signal);
+export function createRunnerFactory(options: RunnerFactoryOptions = {}): ProcessRunnerFactory {
+  const spares = new SpareKeeper(options.spares ?? 0, { entry: options.entry ?? DEFAULT_ENTRY, execArgv: options.execArgv ?? [] });
+  spares.refill();
+  const factory = async (spec: LoadSpec, signal?: AbortSignal): Promise<RunnerHandle> => {
+    if (signal?.aborted) throw new ModelMoraError('CANCELLED', `Loading model '${spec.modelId}' was cancelled`);
+    try {
+      return await startRunner(spec, options, signal, spares.take());
+    } finally {
+      // After the load, not during it: the next spare's imports would compete for the CPU.
+      spares.refill();
+    }
+  };
+  return Object.assign(factory, { close: () => spares.close(), sparePid: () => spares.pid });
 }
 
 function describeExit({ code, signal }: ExitInfo): string {
   return signal ? `signal ${signal}` : `code ${code ?? 'unknown'}`;
 }
 
-async function startRunner(spec: LoadSpec, options: RunnerFactoryOptions, signal?: AbortSignal): Promise<RunnerHandle> {
-  if (signal?.aborted) throw new ModelMoraError('CANCELLED', `Loading model '${spec.modelId}' was cancelled`);
-  let child: ChildProcess;
-  try {
-    child = fork(options.entry ?? DEFAULT_ENTRY, [], {
-      serialization: 'advanced',
-      execArgv: options.execArgv ?? [],
-      // stdout is unused; stderr is kept (a bounded tail) for the `cause` of load errors.
-      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-    });
-  } catch (err) {
-    throw new ModelMoraError('PROCESS_SPAWN_FAILED', `Could not start a runner for model '${spec.modelId}'`, { cause: err });
+async function startRunner(spec: LoadSpec, options: RunnerFactoryOptions, signal: AbortSignal | undefined, spare: TakenProcess | undefined): Promise<RunnerHandle> {
+  let taken = spare;
+  if (!taken) {
+    try {
+      taken = { child: forkRunner({ entry: options.entry ?? DEFAULT_ENTRY, execArgv: options.execArgv ?? [] }), booted: false };
+    } catch (err) {
+      throw new ModelMoraError('PROCESS_SPAWN_FAILED', `Could not start a runner for model '${spec.modelId}'`, { cause: err });
+    }
   }
-  const runner = new ChildRunner(spec, child, options.stopGraceMs ?? 5000);
+  const runner = new ChildRunner(spec, taken.child, options.stopGraceMs ?? 5000, taken.booted);
   await runner.load(options.loadTimeoutMs ?? 120_000, signal);
   return runner;
 }
@@ -73,8 +94,10 @@ class ChildRunner implements RunnerHandle {
     private readonly spec: LoadSpec,
     private readonly child: ChildProcess,
     private readonly stopGraceMs: number,
+    booted: boolean,
   ) {
     this.modelId = spec.modelId;
+    this.booted = booted;
     this.pid = child.pid;
     child.stderr?.setEncoding('utf8');
     child.stderr?.on('data', (chunk: string) => {

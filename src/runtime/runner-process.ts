@@ -6,10 +6,10 @@
 import { performance } from 'node:perf_hooks';
 import { isErrorCode, ModelMoraError, type ErrorCode } from '../domain/errors.js';
 import type { LoadSpec, RunnerBatch } from '../domain/runner.js';
-import { isParentMessage, type ChildMessage, type ParentMessage } from './messages.js';
+import { isParentMessage, WARM_FLAG, type ChildMessage, type ParentMessage } from './messages.js';
 import { errorText, safeMessage } from './safe-message.js';
 import { checkModelFiles } from './model-files.js';
-import { loadTaskHandler, type TaskHandler } from './tasks/index.js';
+import { loadTaskHandler, warmUpRuntime, type TaskHandler } from './tasks/index.js';
 
 interface QueuedRun {
   id: number;
@@ -21,6 +21,8 @@ let spec: LoadSpec | undefined;
 let handler: TaskHandler | undefined;
 let loading = false;
 let shuttingDown = false;
+/** A spare (`--warm`) imports the runtime at once so its future load only creates the session. */
+const warming: Promise<void> = process.argv.includes(WARM_FLAG) ? warmUpRuntime().catch(() => undefined) : Promise.resolve();
 /** Runs go one at a time: onnxruntime already uses every intra-op thread for one batch. */
 const queue: QueuedRun[] = [];
 let current: QueuedRun | undefined;
@@ -47,8 +49,11 @@ async function load(next: LoadSpec): Promise<void> {
   }
   loading = true;
   spec = next;
+  // A spare's command line says `--warm`; a runner holding a model says so instead (ps, tests).
+  process.title = 'modelmora-runner';
   const start = performance.now();
   try {
+    await warming;
     // Before any loader opens a file: a FIFO would hang it, external data could point anywhere.
     checkModelFiles(next.folder);
     handler = await loadTaskHandler(next);

@@ -94,6 +94,7 @@ export function residentStatus(r: Resident, pinned: boolean): ModelStatus {
   if (r.lastError !== undefined) status.health_status.error_message = r.lastError;
   if (r.loadedAt !== undefined && r.state === 'loaded') status.loaded_at = iso(r.loadedAt)!;
   if (r.state === 'loaded') status.last_used_at = iso(r.lastUsedAt)!;
+  if (r.state === 'loaded' && r.handle?.pid !== undefined) status.pid = r.handle.pid;
   if (r.keepAlive) status.expires_at = iso(r.keepAlive.expiresAt)!;
   return status;
 }

@@ -199,12 +199,14 @@ describe('CLI jobs and infer --async (against the REST skin with stand-in job ro
     w = await cliWorld();
     t = await testApp();
     await t.registry.register({ model_id: 'org/embed', task_type: 'txt2embed' });
+    // Stand-in job routes; every route declares its access level (auth is off in this app).
+    const open = { config: { access: 'inference' as const } };
     const view = () => ({ job_id: JOB, model_id: 'org/embed', status: cancelled ? 'cancelled' : 'queued', progress: 0, priority: 'low', created_at: new Date(Date.now() - 5000).toISOString() });
-    t.app.post('/api/v1/infer/:model_id/async', async (_r, reply) => reply.code(202).send({ job_id: JOB, status: 'queued', created_at: new Date().toISOString(), status_url: `/api/v1/jobs/${JOB}` }));
-    t.app.get('/api/v1/jobs', async () => ({ data: [view()] }));
-    t.app.get('/api/v1/jobs/:id', async () => view());
-    t.app.get('/api/v1/jobs/:id/result', async (_r, reply) => reply.code(409).send({ error_code: 'JOB_NOT_READY', message: `Job ${JOB} is queued`, status: 'queued' }));
-    t.app.delete('/api/v1/jobs/:id', async () => {
+    t.app.post('/api/v1/infer/:model_id/async', open, async (_r, reply) => reply.code(202).send({ job_id: JOB, status: 'queued', created_at: new Date().toISOString(), status_url: `/api/v1/jobs/${JOB}` }));
+    t.app.get('/api/v1/jobs', open, async () => ({ data: [view()] }));
+    t.app.get('/api/v1/jobs/:id', open, async () => view());
+    t.app.get('/api/v1/jobs/:id/result', open, async (_r, reply) => reply.code(409).send({ error_code: 'JOB_NOT_READY', message: `Job ${JOB} is queued`, status: 'queued' }));
+    t.app.delete('/api/v1/jobs/:id', open, async () => {
       cancelled = true;
       return { job_id: JOB, status: 'cancelled' };
     });

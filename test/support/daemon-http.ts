@@ -73,6 +73,8 @@ export interface ModelState {
   memory_usage_mb: number;
   in_flight?: number;
   pinned?: boolean;
+  /** Pid of the runner holding the model, while loaded. */
+  pid?: number;
   health_status: { healthy: boolean; error_message?: string };
 }
 

@@ -55,8 +55,10 @@ export interface DaemonProcess {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   /** SIGTERM and wait (the graceful path); kills after `timeoutMs`. */
   stop(timeoutMs?: number): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Pids of the runner processes this daemon forked. */
+  /** Pids of the runner processes this daemon forked for models (the idle warm spare excluded). */
   runnerPids(): Promise<number[]>;
+  /** Pid of the idle warm spare runner, if any (setting warm_runner). */
+  sparePids(): Promise<number[]>;
 }
 
 export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonProcess> {
@@ -120,16 +122,25 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
       clearTimeout(timer);
       return result;
     },
-    runnerPids: async () => {
-      const out: number[] = [];
-      for (const entry of await fs.readdir('/proc')) {
-        if (!/^\d+$/.test(entry)) continue;
-        const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
-        // Field 4 of /proc/<pid>/stat is the parent pid (after the parenthesised command name).
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-        if (ppid === child.pid) out.push(Number(entry));
-      }
-      return out;
-    },
+    runnerPids: async () => (await childPids(child.pid!)).filter((pid) => !pid.spare).map((pid) => pid.pid),
+    sparePids: async () => (await childPids(child.pid!)).filter((pid) => pid.spare).map((pid) => pid.pid),
   };
+}
+
+/**
+ * Child processes of `parent`. An idle spare runner is told apart by its command line (`--warm`);
+ * a runner retitles itself `modelmora-runner` when it takes a model.
+ */
+async function childPids(parent: number): Promise<Array<{ pid: number; spare: boolean }>> {
+  const out: Array<{ pid: number; spare: boolean }> = [];
+  for (const entry of await fs.readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = await fs.readFile(`/proc/${entry}/stat`, 'utf8').catch(() => '');
+    // Field 4 of /proc/<pid>/stat is the parent pid (after the parenthesised command name).
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid !== parent) continue;
+    const cmdline = await fs.readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '');
+    out.push({ pid: Number(entry), spare: cmdline.split('\0').includes('--warm') });
+  }
+  return out;
 }

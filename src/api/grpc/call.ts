@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Metadata, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream, type sendUnaryData, type handleUnaryCall, type StatusObject } from '@grpc/grpc-js';
+import { ANONYMOUS, type Principal } from '../../auth/principal.js';
 import { ModelMoraError, retryAfterSeconds, toModelMoraError } from '../../domain/errors.js';
 import type { InFlightLimit } from '../in-flight.js';
 import { checkDecoded, checkMessageSize } from './message-size.js';
@@ -26,6 +27,8 @@ export interface CallContext {
   signal: AbortSignal;
   /** Full method name, for logs. */
   method: string;
+  /** Who is calling (set by the access guard, rpc-access.ts); ANONYMOUS when auth is off. */
+  principal: Principal;
 }
 
 type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown, unknown> | ServerDuplexStream<unknown, unknown>;
@@ -34,15 +37,27 @@ type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown,
 const MAX_FIELD_ERRORS = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function callContext(call: AnyCall): CallContext {
+/** Principals of the calls the access guard let through. */
+const principals = new WeakMap<object, Principal>();
+
+export function setCallPrincipal(call: object, principal: Principal): void {
+  principals.set(call, principal);
+}
+
+/** The caller's x-trace-id when it is a uuid (so a trace crosses services), else a new one. */
+export function traceIdOf(call: Pick<AnyCall, 'metadata'>): string {
   const given = call.metadata.get('x-trace-id')[0];
-  const traceId = typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
+  return typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
+}
+
+export function callContext(call: AnyCall): CallContext {
+  const traceId = traceIdOf(call);
   const controller = new AbortController();
   if (call.cancelled) controller.abort();
   else (call as ServerUnaryCall<unknown, unknown>).once('cancelled', () => controller.abort());
   const raw = call.getDeadline();
   const deadline = raw instanceof Date ? raw.getTime() : raw;
-  return { traceId, deadline, signal: controller.signal, method: call.getPath() };
+  return { traceId, deadline, signal: controller.signal, method: call.getPath(), principal: principals.get(call) ?? ANONYMOUS };
 }
 
 /** The status a failed call ends with. */
@@ -67,7 +82,7 @@ function describe(err: ModelMoraError): string {
 }
 
 /** Logs a failure the way REST does: unknown ones whole, server-side ones as warnings. */
-export function logFailure(log: GrpcLog | undefined, ctx: CallContext, err: ModelMoraError): void {
+export function logFailure(log: GrpcLog | undefined, ctx: Pick<CallContext, 'traceId' | 'method'>, err: ModelMoraError): void {
   if (!log) return;
   const fields = { method: ctx.method, trace_id: ctx.traceId, error_code: err.code };
   if (err.code === 'INTERNAL_ERROR') log.error({ ...fields, err: err.cause }, 'grpc call failed');

@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
+import { jobAccessOf, jobOwnerOf } from '../../auth/principal.js';
 import { ModelMoraError } from '../../domain/errors.js';
 import type { InferOptions } from '../../domain/engine.js';
 import type { InferenceRequest, InferenceResult } from '../../domain/inference.js';
@@ -30,13 +31,16 @@ export function inferenceService(deps: GrpcDeps, options: UnaryOptions, openStre
     InferAsync: unary(options, async (request: InferenceRequestMessage, ctx) => {
       // The job outlives this call, so the call's deadline does not bound it; timeout_seconds does.
       const { input } = await validate(deps, request, ctx.traceId);
-      const job = await jobs().submit(input);
+      const job = await jobs().submit(input, { owner: jobOwnerOf(ctx.principal) });
       return { job_id: job.job_id, status: enumName('JOB_STATUS', job.status), created_at: toTimestamp(job.created_at) };
     }),
-    GetJobStatus: unary(options, async (request: { job_id: string }) => toJobStatus(await jobs().get(jobIdOf(request.job_id)))),
-    GetJobResult: unary(options, async (request: { job_id: string }) => toInferenceResponse(await jobs().result(jobIdOf(request.job_id)), now())),
-    CancelJob: unary(options, async (request: { job_id: string }) => {
-      const job = await jobs().cancel(jobIdOf(request.job_id));
+    // An inference caller reaches only the jobs it submitted; others' answer JOB_NOT_FOUND.
+    GetJobStatus: unary(options, async (request: { job_id: string }, ctx) => toJobStatus(await jobs().get(jobIdOf(request.job_id), jobAccessOf(ctx.principal)))),
+    GetJobResult: unary(options, async (request: { job_id: string }, ctx) =>
+      toInferenceResponse(await jobs().result(jobIdOf(request.job_id), jobAccessOf(ctx.principal)), now()),
+    ),
+    CancelJob: unary(options, async (request: { job_id: string }, ctx) => {
+      const job = await jobs().cancel(jobIdOf(request.job_id), jobAccessOf(ctx.principal));
       return { job_id: job.job_id, status: enumName('JOB_STATUS', job.status) };
     }),
   };

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import { Server, ServerCredentials, type ServiceDefinition } from '@grpc/grpc-js';
+import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { loadSync, type Options } from '@grpc/proto-loader';
+import type { Authenticator } from '../../auth/authenticator.js';
 import type { Config } from '../../config/config.js';
 import type { Engine } from '../../domain/engine.js';
 import { ModelMoraError } from '../../domain/errors.js';
@@ -16,6 +17,7 @@ import { healthService } from './health-service.js';
 import { inferenceService } from './inference-service.js';
 import { managementService } from './management-service.js';
 import { registryService } from './registry-service.js';
+import { guardService } from './rpc-access.js';
 
 /**
  * The gRPC skin (API document §3): modelmora.v1 InferenceService, RegistryService and
@@ -48,6 +50,10 @@ export interface GrpcDeps {
   /** True while the daemon shuts down: new calls get SERVICE_UNAVAILABLE (probes still answer). */
   draining?: () => boolean;
   log?: GrpcLog;
+  /** Who may call what (RPC_ACCESS); absent: auth off. */
+  auth?: Authenticator | undefined;
+  /** PEM certificate chain and key: the server speaks TLS only. Absent: plaintext. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
 export interface GrpcServer {
@@ -88,17 +94,23 @@ export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   const openStreams = new Set<() => void>();
   const health = healthService(SERVICES, () => deps.readiness().ready);
 
-  server.addService(service('modelmora.v1.InferenceService'), inferenceService(deps, inference, openStreams));
-  server.addService(service('modelmora.v1.RegistryService'), registryService(deps, options));
-  server.addService(service('modelmora.v1.ManagementService'), managementService(deps, options, probes));
-  server.addService(service('grpc.health.v1.Health'), health.implementation);
+  // Every RPC passes the access check of its RPC_ACCESS entry before its handler runs.
+  const add = (name: string, implementation: UntypedServiceImplementation) =>
+    server.addService(service(name), guardService(name, service(name), implementation, deps.auth, deps.log));
+  add('modelmora.v1.InferenceService', inferenceService(deps, inference, openStreams));
+  add('modelmora.v1.RegistryService', registryService(deps, options));
+  add('modelmora.v1.ManagementService', managementService(deps, options, probes));
+  add('grpc.health.v1.Health', health.implementation);
+  const credentials = deps.tls
+    ? ServerCredentials.createSsl(null, [{ cert_chain: deps.tls.cert, private_key: deps.tls.key }], false)
+    : ServerCredentials.createInsecure();
 
   return {
     server,
     listen: (host, port) =>
       new Promise<number>((resolve, reject) => {
         const address = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-        server.bindAsync(address, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound)));
+        server.bindAsync(address, credentials, (err, bound) => (err ? reject(err) : resolve(bound)));
       }),
     shutdown: (timeoutMs) =>
       new Promise<void>((resolve) => {

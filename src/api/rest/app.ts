@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type https from 'node:https';
+import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../../config/config.js';
 import type { Engine } from '../../domain/engine.js';
 import type { JobService } from '../../domain/jobs.js';
@@ -7,6 +8,7 @@ import type { TaskType } from '../../domain/task-type.js';
 import type { Metrics } from '../../metrics/metrics.js';
 import { BackgroundDownloads, type DownloadPort } from '../../store/background-downloads.js';
 import type { Registry } from '../../store/registry.js';
+import { installAccessChecks, installAccessDeclarations, type RestSecurity } from './access.js';
 import { artifactsPlugin, type ArtifactDeps } from './artifacts.js';
 import type { InFlightLimit } from '../in-flight.js';
 import { osMemory } from '../system-status.js';
@@ -75,10 +77,14 @@ export interface AppDeps {
   docs?: boolean;
   /** Where large generated images go (GET /artifacts/{id}); absent: images are always inline. */
   artifacts?: ArtifactDeps;
+  /** Tokens, Host allow-list and CORS; absent: auth off, any Host, CORS off. */
+  security?: RestSecurity;
+  /** PEM certificate and key: serve HTTPS only. */
+  tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
 /** Deps after defaults, as the plugins see them. */
-export interface RouteDeps extends Omit<AppDeps, 'now' | 'systemMemory' | 'logger' | 'docs' | 'downloads'> {
+export interface RouteDeps extends Omit<AppDeps, 'now' | 'systemMemory' | 'logger' | 'docs' | 'downloads' | 'security' | 'tls'> {
   now: () => Date;
   systemMemory: () => { total_mb: number; free_mb: number };
   downloads: BackgroundDownloads;
@@ -104,13 +110,14 @@ declare module 'fastify' {
  *   Metrics    GET /metrics
  *   Docs       GET /api/v1/openapi.json, Swagger UI at /docs
  * /metrics and /health/* are also served at the root (hidden from OpenAPI), where Prometheus
- * and Kubernetes probes look by default. Closing the app aborts running downloads.
+ * and Kubernetes probes look by default. Closing the app aborts running downloads. Each route
+ * declares its access level (config.access: public, metrics, inference or admin; access.ts).
  * The app is returned before ready(), so the daemon can register more plugins (jobs) first;
  * inject() and listen() make it ready.
  */
 export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   const mb = 1024 * 1024;
-  const app = Fastify({
+  const options: FastifyServerOptions = {
     logger: deps.logger ?? false,
     bodyLimit: Math.round(deps.config.body_limit_mb * mb),
     // trace_id: the caller's x-trace-id when it is a uuid (so a trace crosses services), else a new one.
@@ -127,7 +134,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
         keywords: ['example'],
       },
     },
-  });
+  };
+  // With TLS the server is an https.Server; the routes do not care which.
+  const app = (deps.tls ? Fastify({ ...(options as FastifyHttpsOptions<https.Server>), https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(options)) as unknown as FastifyInstance;
 
   const downloads =
     deps.downloads ??
@@ -150,6 +159,9 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installJsonBodyParser(app, deps.config.max_json_depth);
 
   installErrorHandlers(app);
+  // Before any route: every route must declare its access level, and every request is checked.
+  installAccessDeclarations(app);
+  await installAccessChecks(app, deps.security);
   for (const schema of [...SHARED_SCHEMAS, ...JOB_SCHEMAS]) app.addSchema(schema);
   await installOpenApi(app, { version: deps.version, docs: deps.docs ?? true });
 

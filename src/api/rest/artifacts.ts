@@ -38,6 +38,7 @@ export const artifactsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (a
   app.get(
     '/artifacts/:id',
     {
+      config: { access: 'inference' },
       schema: {
         tags: ['Inference'],
         operationId: 'getArtifact',

@@ -52,6 +52,11 @@ export function sendError(request: FastifyRequest, reply: FastifyReply, err: Mod
   const body = errorBody(err, request.id);
   const retryAfter = retryAfterSeconds(err);
   if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
+  // RFC 6750 §3: how to authenticate, and (403) that the token's scope is too small.
+  if (err.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="modelmora"');
+  if (err.code === 'FORBIDDEN' && typeof err.details?.['required_scope'] === 'string') {
+    reply.header('www-authenticate', `Bearer realm="modelmora", error="insufficient_scope", scope="${err.details['required_scope']}"`);
+  }
   return reply.code(err.httpStatus).type('application/json; charset=utf-8').send(body);
 }
 

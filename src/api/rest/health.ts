@@ -13,13 +13,14 @@ export const healthPlugin: FastifyPluginAsync<{ deps: RouteDeps; hidden?: boolea
   // Answering at all proves the event loop turns; nothing else is checked on purpose.
   app.get(
     '/health/live',
-    { schema: { ...base, operationId: hidden ? undefined : 'liveness', summary: 'Liveness probe', response: { 200: { description: 'Alive', ...Liveness } } } },
+    { config: { access: 'public' }, schema: { ...base, operationId: hidden ? undefined : 'liveness', summary: 'Liveness probe', response: { 200: { description: 'Alive', ...Liveness } } } },
     async () => ({ status: 'ok' }),
   );
 
   app.get(
     '/health/ready',
     {
+      config: { access: 'public' },
       schema: {
         ...base,
         operationId: hidden ? undefined : 'readiness',
@@ -37,6 +38,7 @@ export const healthPlugin: FastifyPluginAsync<{ deps: RouteDeps; hidden?: boolea
   app.get(
     '/health/models',
     {
+      config: { access: 'public' },
       schema: {
         ...base,
         operationId: hidden ? undefined : 'modelHealth',

@@ -21,6 +21,7 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
   modelRoute(app, {
     method: 'POST',
     base: '/infer',
+    access: 'inference',
     schema: {
       tags: ['Inference'],
       operationId: 'infer',

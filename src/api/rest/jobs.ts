@@ -1,7 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
+import { jobAccessOf, jobOwnerOf } from '../../auth/principal.js';
 import { ModelMoraError } from '../../domain/errors.js';
 import type { JobService, JobState, JobView } from '../../domain/jobs.js';
 import { readInferenceRequest } from '../inference-input.js';
+import { principalOf } from './access.js';
 import { API_PREFIX, type RouteDeps } from './app.js';
 import { inferenceBodyOptions, toInferenceResponse } from './infer.js';
 import { JobIdParams, ListJobsQuery } from './job-schemas.js';
@@ -20,6 +22,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
     method: 'POST',
     base: '/infer',
     suffix: '/async',
+    access: 'inference',
     schema: {
       tags: ['Inference'],
       operationId: 'inferAsync',
@@ -43,7 +46,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
     handler: async (request, reply, id) => {
       const record = await registry.get(id);
       const input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
-      const job = await jobs.submit(input);
+      const job = await jobs.submit(input, { owner: jobOwnerOf(principalOf(request)) });
       const statusUrl = `${API_PREFIX}/jobs/${job.job_id}`;
       return reply.code(202).header('location', statusUrl).send({ job_id: job.job_id, status: job.status, created_at: job.created_at, status_url: statusUrl });
     },
@@ -52,6 +55,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
   app.get<{ Querystring: { status?: JobState; model_id?: string; limit?: number } }>(
     '/jobs',
     {
+      config: { access: 'inference' },
       schema: {
         tags: ['Jobs'],
         operationId: 'listJobs',
@@ -63,13 +67,15 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
     },
     async (request) => {
       const { status, model_id, limit } = request.query;
-      return { data: await jobs.list({ ...(status && { status }), ...(model_id && { model_id }), ...(limit && { limit }) }) };
+      const filter = { ...jobAccessOf(principalOf(request)), ...(status && { status }), ...(model_id && { model_id }), ...(limit && { limit }) };
+      return { data: await jobs.list(filter) };
     },
   );
 
   app.get<{ Params: { job_id: string } }>(
     '/jobs/:job_id',
     {
+      config: { access: 'inference' },
       schema: {
         tags: ['Jobs'],
         operationId: 'getJobStatus',
@@ -78,12 +84,13 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
         response: { 200: { description: 'Job status', $ref: 'JobStatusResponse#' }, ...errorResponses({ 400: 'VALIDATION_ERROR: not a uuid', 404: 'JOB_NOT_FOUND' }) },
       },
     },
-    async (request) => jobs.get(normalId(request.params.job_id)),
+    async (request) => jobs.get(normalId(request.params.job_id), jobAccessOf(principalOf(request))),
   );
 
   app.get<{ Params: { job_id: string } }>(
     '/jobs/:job_id/result',
     {
+      config: { access: 'inference' },
       schema: {
         tags: ['Jobs'],
         operationId: 'getJobResult',
@@ -101,7 +108,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
     },
     async (request, reply) => {
       try {
-        return toInferenceResponse(await jobs.result(normalId(request.params.job_id)));
+        return toInferenceResponse(await jobs.result(normalId(request.params.job_id), jobAccessOf(principalOf(request))));
       } catch (err) {
         if (!(err instanceof ModelMoraError) || err.code !== 'JOB_NOT_READY') throw err;
         // The document's shape: status at the top level (details keeps it for generic clients).
@@ -116,6 +123,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
   app.delete<{ Params: { job_id: string } }>(
     '/jobs/:job_id',
     {
+      config: { access: 'inference' },
       schema: {
         tags: ['Jobs'],
         operationId: 'cancelJob',
@@ -129,7 +137,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
       },
     },
     async (request) => {
-      const job: JobView = await jobs.cancel(normalId(request.params.job_id));
+      const job: JobView = await jobs.cancel(normalId(request.params.job_id), jobAccessOf(principalOf(request)));
       return { job_id: job.job_id, status: job.status };
     },
   );

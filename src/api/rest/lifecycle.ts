@@ -13,6 +13,7 @@ export const lifecyclePlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (a
     method: 'POST',
     base: '/models',
     suffix: '/load',
+    access: 'admin',
     schema: {
       tags,
       operationId: 'loadModel',
@@ -30,6 +31,7 @@ export const lifecyclePlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (a
     method: 'POST',
     base: '/models',
     suffix: '/unload',
+    access: 'admin',
     schema: {
       tags,
       operationId: 'unloadModel',
@@ -46,6 +48,7 @@ export const lifecyclePlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (a
   app.get(
     '/status',
     {
+      config: { access: 'inference' },
       schema: {
         tags,
         operationId: 'getStatus',

@@ -12,6 +12,7 @@ export const metricsPlugin: FastifyPluginAsync<{ deps: RouteDeps; hidden?: boole
   app.get(
     '/metrics',
     {
+      config: { access: 'metrics' },
       schema: {
         tags: ['Metrics'],
         ...(hidden ? { hide: true } : { operationId: 'metrics' }),

@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest, FastifySchema, HTTPMethods, RouteShorthandOptions } from 'fastify';
+import type { AccessLevel } from '../../auth/principal.js';
 import { ModelRef } from '../../domain/model-ref.js';
 import { ModelIdParams, RawModelIdParams } from './schemas.js';
 
@@ -20,6 +21,8 @@ export interface ModelRoute {
   base: string;
   /** '' or '/load', '/download'... */
   suffix?: string;
+  /** Who may call it (both shapes). */
+  access: AccessLevel;
   schema: Omit<FastifySchema, 'params'>;
   handler: ModelHandler;
   options?: Pick<RouteShorthandOptions, 'bodyLimit' | 'preParsing' | 'validatorCompiler'>;
@@ -36,6 +39,7 @@ export function modelRoute(app: FastifyInstance, route: ModelRoute): void {
       method: route.method,
       url: shape.url,
       ...route.options,
+      config: { access: route.access },
       schema: { ...route.schema, params: shape.params, ...(shape.hide && { hide: true }) },
       handler: (request, reply) => route.handler(request, reply, modelIdOf(request)),
     });

@@ -13,6 +13,7 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
   app.post(
     '/models',
     {
+      config: { access: 'admin' },
       schema: {
         tags,
         operationId: 'registerModel',
@@ -35,6 +36,7 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
   app.get(
     '/models',
     {
+      config: { access: 'inference' },
       schema: {
         tags,
         operationId: 'listModels',
@@ -58,12 +60,13 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
     description: 'Pinned commit and checksum of every served model (the modelmora.lock content).',
     response: { 200: { description: 'Lock file content', $ref: 'LockFile#' } },
   });
-  app.post('/models/lock', { schema: lockSchema('generateLock') }, async () => deps.lockFile());
-  app.get('/models/lock', { schema: lockSchema('getLock') }, async () => deps.lockFile());
+  app.post('/models/lock', { config: { access: 'admin' }, schema: lockSchema('generateLock') }, async () => deps.lockFile());
+  app.get('/models/lock', { config: { access: 'inference' }, schema: lockSchema('getLock') }, async () => deps.lockFile());
 
   modelRoute(app, {
     method: 'GET',
     base: '/models',
+    access: 'inference',
     schema: {
       tags,
       operationId: 'getModel',
@@ -76,6 +79,7 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
   modelRoute(app, {
     method: 'PUT',
     base: '/models',
+    access: 'admin',
     schema: {
       tags,
       operationId: 'updateModel',
@@ -92,6 +96,7 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
   modelRoute(app, {
     method: 'DELETE',
     base: '/models',
+    access: 'admin',
     schema: {
       tags,
       operationId: 'deleteModel',
@@ -114,6 +119,7 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
     method: 'POST',
     base: '/models',
     suffix: '/download',
+    access: 'admin',
     schema: {
       tags,
       operationId: 'downloadModel',

@@ -32,6 +32,13 @@ export async function installOpenApi(app: FastifyInstance, options: { version: s
           BearerAuth: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'API token (admin or inference scope)' },
         },
       },
+      // As in the API document: a Bearer token everywhere, except where a route is open (below).
+      security: [{ BearerAuth: [] }],
+    },
+    // Open routes (probes, metrics unless metrics_auth) say so, so Swagger UI sends no token there.
+    transform: ({ schema, url, route }) => {
+      const access = (route as { config?: { access?: string } }).config?.access;
+      return { schema: access === 'public' || access === 'metrics' ? { ...schema, security: [] } : schema, url };
     },
     // Shared schemas keep their $id as component name (ModelResponse, Error...), not def-N.
     refResolver: {
@@ -39,5 +46,5 @@ export async function installOpenApi(app: FastifyInstance, options: { version: s
     },
   });
   if (options.docs) await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/api/v1/openapi.json', { schema: { hide: true } }, async () => app.swagger());
+  app.get('/api/v1/openapi.json', { config: { access: 'public' }, schema: { hide: true } }, async () => app.swagger());
 }

@@ -267,6 +267,7 @@ export const ModelStatusResponse = {
     expires_at: { type: 'string', format: 'date-time', description: 'Addition: when keep_alive unloads it if idle' },
     pinned: { type: 'boolean' },
     in_flight: { type: 'integer' },
+    pid: { type: 'integer', description: 'Addition: pid of the runner process holding the model' },
     health_status: {
       type: 'object',
       properties: {

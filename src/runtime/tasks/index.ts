@@ -35,15 +35,16 @@ const LOADERS: Partial<Record<TaskType, (spec: LoadSpec) => Promise<TaskLoader>>
 };
 
 /**
- * img2txt has several model families; the model's `config.family` picks one (default
- * `captioning`). A family plugs in with one line here.
+ * img2txt has several model families; the model's `config.family` picks one (default: `ocr`
+ * for a PaddleOCR folder, else `captioning`). A family plugs in with one line here.
  */
 const IMG2TXT_FAMILIES: Record<string, () => Promise<TaskLoader>> = {
   captioning: async () => (await import('./img2txt-caption.js')).loadImageCaptioner,
+  ocr: async () => (await import('./img2txt-ocr.js')).loadImg2TxtOcr,
 };
 
-function familyLoader(task: TaskType, families: Record<string, () => Promise<TaskLoader>>, spec: LoadSpec): Promise<TaskLoader> {
-  const family = spec.config.family ?? 'captioning';
+async function familyLoader(task: TaskType, families: Record<string, () => Promise<TaskLoader>>, spec: LoadSpec): Promise<TaskLoader> {
+  const family = spec.config.family ?? ((await import('../ocr/layout.js')).isOcrModel(spec) ? 'ocr' : 'captioning');
   const load = typeof family === 'string' && Object.hasOwn(families, family) ? families[family] : undefined;
   if (!load) {
     throw new ModelMoraError('MODEL_LOAD_FAILED', `config.family '${String(family)}' is not a ${task} family (known: ${Object.keys(families).join(', ')})`);
@@ -62,4 +63,13 @@ export async function loadTaskHandler(spec: LoadSpec): Promise<TaskHandler> {
   }
   const load = await importLoader(spec);
   return load(spec);
+}
+
+/**
+ * Imports what most task handlers need (transformers.js, onnxruntime-node and the embedding
+ * handler) ahead of a `load`: a spare runner does this while it waits, so a later load only
+ * pays for its session. A failure here is ignored; the load itself reports it properly.
+ */
+export async function warmUpRuntime(): Promise<void> {
+  await Promise.all([import('@huggingface/transformers'), import('onnxruntime-node'), import('./txt2embed.js')]);
 }

@@ -23,20 +23,22 @@ describe('ModelMoraClient over REST', () => {
       seen.push({ method: request.method, url: request.url, authorization: request.headers.authorization });
     });
     // The jobs routes come from another module; a stand-in with the document's shapes checks the client's side.
+    // Every route declares its access level (or the app refuses it); auth is off in this app.
+    const open = { config: { access: 'inference' as const } };
     let jobState: 'queued' | 'completed' = 'queued';
-    t.app.post('/api/v1/infer/:model_id/async', async (_request, reply) =>
+    t.app.post('/api/v1/infer/:model_id/async', open, async (_request, reply) =>
       reply.code(202).send({ job_id: JOB_ID, status: 'queued', created_at: '2025-01-01T00:00:00.000Z', status_url: `/api/v1/jobs/${JOB_ID}` }),
     );
     const view = () => ({ job_id: JOB_ID, model_id: 'org/embed', status: jobState, progress: jobState === 'completed' ? 100 : 0, priority: 'low', created_at: '2025-01-01T00:00:00.000Z' });
-    t.app.get('/api/v1/jobs/:id', async () => view());
-    t.app.get('/api/v1/jobs', async () => ({ data: [view()] }));
-    t.app.get('/api/v1/jobs/:id/result', async (_request, reply) => {
+    t.app.get('/api/v1/jobs/:id', open, async () => view());
+    t.app.get('/api/v1/jobs', open, async () => ({ data: [view()] }));
+    t.app.get('/api/v1/jobs/:id/result', open, async (_request, reply) => {
       if (jobState !== 'completed') {
         return reply.code(409).send({ error_code: 'JOB_NOT_READY', message: `Job ${JOB_ID} is queued`, status: 'queued', trace_id: 'tid' });
       }
       return { model_id: 'org/embed', output_data: { embedding: [1, 2, 3] }, metadata: { inference_time_ms: 1, total_time_ms: 2, batch_size: 1, device: 'cpu' } };
     });
-    t.app.delete('/api/v1/jobs/:id', async () => {
+    t.app.delete('/api/v1/jobs/:id', open, async () => {
       jobState = 'completed';
       return { job_id: JOB_ID, status: 'cancelled' };
     });
