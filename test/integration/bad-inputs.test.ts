@@ -21,12 +21,18 @@ const IMAGE = 'bi/image';
 const YAML_LOOPBACK = 'ssrf/yaml-loopback';
 const YAML_METADATA = 'ssrf/yaml-metadata';
 const S = grpc.status;
+/** Tokens of the table's daemon (MODELMORA_TOKENS); the hygiene check greps for them too. */
+const ADMIN_TOKEN = 'bad-inputs-admin-token-3f9a1c77d2';
+const INFERENCE_TOKEN = 'bad-inputs-inference-token-8b2e4d19aa';
+const bearer = (token: string) => `Bearer ${token}`;
 
 type Json = Record<string, unknown>;
 
 interface RestCase {
   method: string;
   path: string;
+  /** The Authorization header; default the admin token, null: none. */
+  auth?: string | null;
   /** Sent as JSON (a string is sent as is). */
   body?: unknown;
   headers?: Record<string, string>;
@@ -38,6 +44,8 @@ interface GrpcCase {
   service: 'inference' | 'registry' | 'management';
   method: string;
   message: () => Msg;
+  /** The authorization metadata; default the admin token, null: none. */
+  auth?: string | null;
 }
 
 interface Row {
@@ -193,6 +201,19 @@ function rows(png20k: Buffer, goodPng: Buffer): Row[] {
     { name: 'a data URL that is not an image', rest: infer({ input_data: { image: 'data:text/html;base64,PHNjcmlwdD4=' } }, IMAGE), status: 400, code: 'INVALID_INPUT', field: 'input_data.image' },
     { name: 'text for an image model', rest: infer(text, IMAGE), status: 400, code: 'INVALID_INPUT', grpc: inferGrpc({ input_data: { text: 'x' } }, IMAGE), grpcStatus: S.INVALID_ARGUMENT },
     { name: 'text and image together', rest: infer({ input_data: { text: 'x', image: goodPng.toString('base64') } }), status: 400, code: 'VALIDATION_ERROR', field: 'input_data' },
+
+    // --- access (README "Security") ---
+    { name: 'no token', rest: { ...infer(text), auth: null }, status: 401, code: 'UNAUTHORIZED', grpc: { ...inferGrpc({ input_data: { text: 'x' } }), auth: null }, grpcStatus: S.UNAUTHENTICATED },
+    { name: 'an empty token', rest: { ...infer(text), auth: 'Bearer ' }, status: 401, code: 'UNAUTHORIZED', grpc: { ...inferGrpc({ input_data: { text: 'x' } }), auth: 'Bearer ' }, grpcStatus: S.UNAUTHENTICATED },
+    { name: 'a wrong token', rest: { ...infer(text), auth: bearer('not-a-known-token-000000000') }, status: 401, code: 'UNAUTHORIZED', grpc: { ...inferGrpc({ input_data: { text: 'x' } }), auth: bearer('not-a-known-token-000000000') }, grpcStatus: S.UNAUTHENTICATED },
+    { name: 'a token under another scheme (Basic)', rest: { ...infer(text), auth: `Basic ${Buffer.from(`x:${ADMIN_TOKEN}`).toString('base64')}` }, status: 401, code: 'UNAUTHORIZED' },
+    { name: 'the admin token in the query string (never accepted)', rest: { method: 'GET', path: `/models?access_token=${ADMIN_TOKEN}`, auth: null }, status: 401, code: 'UNAUTHORIZED' },
+    { name: 'the admin token as ?token=', rest: { method: 'POST', path: `/infer/${TEXT}?token=${ADMIN_TOKEN}`, body: text, auth: null }, status: 401, code: 'UNAUTHORIZED' },
+    { name: 'wrong scope: an inference token registers a model', rest: { ...register({ model_id: 'scope/register' }), auth: bearer(INFERENCE_TOKEN) }, status: 403, code: 'FORBIDDEN', grpc: { ...registerGrpc({ model_id: 'scope/register' }), auth: bearer(INFERENCE_TOKEN) }, grpcStatus: S.PERMISSION_DENIED },
+    { name: 'wrong scope: an inference token deletes a model', rest: { method: 'DELETE', path: `/models/${TEXT}`, auth: bearer(INFERENCE_TOKEN) }, status: 403, code: 'FORBIDDEN', grpc: { service: 'registry', method: 'DeleteModel', message: () => ({ model_id: TEXT }), auth: bearer(INFERENCE_TOKEN) }, grpcStatus: S.PERMISSION_DENIED },
+    { name: 'wrong scope: an inference token loads a model', rest: { method: 'POST', path: `/models/${TEXT}/load`, auth: bearer(INFERENCE_TOKEN) }, status: 403, code: 'FORBIDDEN', grpc: { service: 'management', method: 'LoadModel', message: () => ({ model_id: TEXT }), auth: bearer(INFERENCE_TOKEN) }, grpcStatus: S.PERMISSION_DENIED },
+    { name: 'a foreign Host header on a loopback bind (DNS rebinding)', rest: { method: 'GET', path: '/models', headers: { host: 'attacker.example.com' } }, status: 403, code: 'FORBIDDEN' },
+    { name: 'a cross-origin DELETE (CORS off)', rest: { method: 'DELETE', path: `/models/${TEXT}`, headers: { origin: 'https://attacker.example.com' } }, status: 403, code: 'FORBIDDEN' },
   ];
 }
 
@@ -219,6 +240,7 @@ before(async () => {
       { id: YAML_LOOPBACK, task: 'txt2embed', source: 'https://127.0.0.1:9/model' },
       { id: YAML_METADATA, task: 'txt2embed', source: 'https://169.254.169.254/latest/model' },
     ],
+    env: { MODELMORA_TOKENS: `admin:${ADMIN_TOKEN},inference:${INFERENCE_TOKEN}` },
   });
   grpcClient = grpcClients(daemon.grpcPort!, { 'grpc.max_send_message_length': 64 * MB, 'grpc.max_receive_message_length': 64 * MB });
   goodPng = await solidImage('png', 16, 16);
@@ -233,10 +255,12 @@ after(async () => {
 });
 
 /** A unary InferenceService call with hand-made request bytes; resolves with the failure. */
-function rawGrpcFail(method: string, bytes: Uint8Array): Promise<{ code: number; details: string; trailers: Record<string, string> }> {
+function rawGrpcFail(method: string, bytes: Uint8Array, headers: Record<string, string>): Promise<{ code: number; details: string; trailers: Record<string, string> }> {
   const client = new grpc.Client(`127.0.0.1:${daemon.grpcPort}`, grpc.credentials.createInsecure());
+  const metadata = new grpc.Metadata();
+  for (const [k, v] of Object.entries(headers)) metadata.set(k, v);
   return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(`/modelmora.v1.InferenceService/${method}`, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), (err) => {
+    client.makeUnaryRequest(`/modelmora.v1.InferenceService/${method}`, (b: Buffer) => b, (b: Buffer) => b, Buffer.from(bytes), metadata, (err) => {
       client.close();
       if (!err) return reject(new Error(`${method} succeeded`));
       const trailers: Record<string, string> = {};
@@ -246,11 +270,13 @@ function rawGrpcFail(method: string, bytes: Uint8Array): Promise<{ code: number;
   });
 }
 
+const ADMIN = { authorization: bearer(ADMIN_TOKEN) };
+
 async function stillServes(): Promise<void> {
   assert.equal(daemon.child.exitCode, null, 'the daemon is still running');
   const live = await call(daemon.api, 'GET', '/health/live');
   assert.equal(live.status, 200, live.text);
-  const good = await call(daemon.api, 'POST', `/infer/${TEXT}`, { input_data: { text: 'the daemon still serves' } });
+  const good = await call(daemon.api, 'POST', `/infer/${TEXT}`, { input_data: { text: 'the daemon still serves' } }, ADMIN);
   assert.equal(good.status, 200, good.text);
   assert.ok(((good.body['output_data'] as { embedding: number[] }).embedding).length > 0);
 }
@@ -274,7 +300,8 @@ async function sendRestOnce(rest: RestCase): Promise<{ status: number; text: str
   const url = `${daemon.api}${rest.path}`;
   let body = rest.body;
   if (body === 'PLACEHOLDER') body = undefined;
-  const headers: Record<string, string> = { ...rest.headers };
+  const auth = rest.auth === undefined ? bearer(ADMIN_TOKEN) : rest.auth;
+  const headers: Record<string, string> = { ...(auth !== null && { authorization: auth }), ...rest.headers };
   if (rest.chunks) return rawRequest(url, { method: rest.method, headers, chunks: rest.chunks() });
   if (body === undefined) return rawRequest(url, { method: rest.method, headers });
   headers['content-type'] ??= 'application/json';
@@ -312,7 +339,9 @@ describe('the bad-input table', () => {
         restRuns++;
       }
       if (row.grpc) {
-        const send = row.rawGrpc ? rawGrpcFail(row.grpc.method, row.rawGrpc()) : grpcClient.fail(row.grpc.service, row.grpc.method, row.grpc.message());
+        const auth = row.grpc.auth === undefined ? bearer(ADMIN_TOKEN) : row.grpc.auth;
+        const metadata: Record<string, string> = auth === null ? {} : { authorization: auth };
+        const send = row.rawGrpc ? rawGrpcFail(row.grpc.method, row.rawGrpc(), metadata) : grpcClient.fail(row.grpc.service, row.grpc.method, row.grpc.message(), { metadata });
         const failure = await send.catch((err: Error) => {
           throw new Error(`${row.name} (gRPC): ${err.message}`);
         });
@@ -327,16 +356,16 @@ describe('the bad-input table', () => {
       if (row.risky) await stillServes();
     }
     await stillServes();
-    const grpcGood = await grpcClient.call<{ output_data: { embedding: { values: number[] } } }>('inference', 'Infer', { model_id: TEXT, input_data: { text: 'gRPC still serves' } });
+    const grpcGood = await grpcClient.call<{ output_data: { embedding: { values: number[] } } }>('inference', 'Infer', { model_id: TEXT, input_data: { text: 'gRPC still serves' } }, { metadata: { authorization: bearer(INFERENCE_TOKEN) } });
     assert.ok(grpcGood.response.output_data.embedding.values.length > 0);
     console.log(`bad-input table: ${table.length} rows, ${restRuns} REST and ${grpcRuns} gRPC calls; outcomes ${JSON.stringify(Object.fromEntries([...outcomes].sort()))}`);
   });
 
   test('a seeded source_url at the metadata address: the download answers 202, then fails with the guard\'s reason', async () => {
-    const started = await call(daemon.api, 'POST', `/models/${YAML_METADATA}/download`);
+    const started = await call(daemon.api, 'POST', `/models/${YAML_METADATA}/download`, undefined, ADMIN);
     assert.equal(started.status, 202, started.text);
     const failed = await waitFor('the download to fail', async () => {
-      const r = await call(daemon.api, 'GET', `/models/${YAML_METADATA}`);
+      const r = await call(daemon.api, 'GET', `/models/${YAML_METADATA}`, undefined, ADMIN);
       return r.body['status'] === 'failed' ? r : undefined;
     });
     assert.match(String(failed.body['error']), /source_url not allowed: address 169\.254\.169\.254 is private, loopback or reserved/);
@@ -353,8 +382,8 @@ describe('the bad-input table', () => {
       ['/infer/..%2F..%2Fetc%2Fpasswd', '/infer/..%2F..%2Fetc%2Fno-such-file-here'],
     ];
     for (const [existing, missing] of pairs) {
-      const a = await call(daemon.api, existing.startsWith('/infer') ? 'POST' : 'GET', existing, existing.startsWith('/infer') ? text : undefined);
-      const b = await call(daemon.api, missing.startsWith('/infer') ? 'POST' : 'GET', missing, missing.startsWith('/infer') ? text : undefined);
+      const a = await call(daemon.api, existing.startsWith('/infer') ? 'POST' : 'GET', existing, existing.startsWith('/infer') ? text : undefined, ADMIN);
+      const b = await call(daemon.api, missing.startsWith('/infer') ? 'POST' : 'GET', missing, missing.startsWith('/infer') ? text : undefined, ADMIN);
       errorTexts.push(a.text, b.text);
       assert.equal(a.status, b.status, `${existing} vs ${missing}`);
       assert.ok(a.status === 400 || a.status === 404, `${existing}: ${a.status}`);
@@ -376,6 +405,8 @@ describe('error hygiene', () => {
       ['repository path', '/work/'],
       ['stack frame', /\bat (?:[\w.<>]+ )?\(?(?:file:\/\/|\/|node:)[^)\s]*:\d+:\d+/],
       ['node_modules', 'node_modules'],
+      ['admin token', ADMIN_TOKEN],
+      ['inference token', INFERENCE_TOKEN],
     ];
     const check = (where: string, text: string) => {
       for (const [what, pattern] of forbidden) {
