@@ -23,6 +23,11 @@ export interface OnnxTensor {
   dims: readonly number[];
   /** Little-endian element bytes, row-major. */
   raw: Uint8Array;
+  /**
+   * Stored outside the model (data_location EXTERNAL): `raw` is then not written, the tensor
+   * names a file relative to the model instead (used to build hostile fixtures too).
+   */
+  external?: { location: string; offset?: number; length?: number };
 }
 
 /** A dimension is a fixed size or a symbolic name such as "batch". */
@@ -122,7 +127,16 @@ function writeTensor(w: ProtoWriter, tensor: OnnxTensor): void {
   for (const d of tensor.dims) w.varint(1, d);
   w.varint(2, tensor.dataType);
   w.string(8, tensor.name);
-  w.bytes(9, tensor.raw);
+  if (tensor.external) {
+    const { location, offset, length } = tensor.external;
+    const entries: [string, string][] = [['location', location]];
+    if (offset !== undefined) entries.push(['offset', String(offset)]);
+    if (length !== undefined) entries.push(['length', String(length)]);
+    for (const [key, value] of entries) w.message(13, (e) => e.string(1, key).string(2, value));
+    w.varint(14, 1); // DataLocation.EXTERNAL
+  } else {
+    w.bytes(9, tensor.raw);
+  }
 }
 
 function writeValueInfo(w: ProtoWriter, info: OnnxValueInfo): void {

@@ -1,6 +1,7 @@
 import { ModelMoraError } from '../domain/errors.js';
 import type { Engine, ModelStatus } from '../domain/engine.js';
 import { ModelRef } from '../domain/model-ref.js';
+import { checkUrl } from '../hub/url-guard.js';
 import type { BackgroundDownloads } from '../store/background-downloads.js';
 import type { ModelRecord, RegisterInput, Registry } from '../store/registry.js';
 
@@ -18,13 +19,21 @@ export interface ModelActionDeps {
   removeFiles?: ((modelId: string) => Promise<void>) | undefined;
 }
 
-/** Registers a model; the id is parsed and source_url must be https (no other scheme is fetched). */
+/**
+ * Registers a model; the id is parsed, and source_url gets the SSRF guard's checks that need no
+ * DNS (https only, no credentials, no local host name, no loopback, private, link-local or
+ * metadata IP literal, decimal and hex forms included) so such a URL is refused where it enters.
+ * Host names are resolved and checked again (and on every redirect) when the download runs.
+ */
 export async function registerModel(registry: Registry, input: RegisterInput): Promise<ModelRecord> {
   const id = ModelRef.parse(input.model_id).id;
-  if (input.source_url !== undefined && !input.source_url.toLowerCase().startsWith('https://')) {
-    throw new ModelMoraError('URL_NOT_ALLOWED', 'source_url must be an https URL', {
-      fieldErrors: [{ field: 'source_url', message: 'must start with https://' }],
-    });
+  if (input.source_url !== undefined) {
+    try {
+      checkUrl(input.source_url);
+    } catch (err) {
+      if (!(err instanceof ModelMoraError)) throw err;
+      throw new ModelMoraError(err.code, err.message, { fieldErrors: [{ field: 'source_url', message: err.message.replace(/^source_url not allowed: /, '') }] });
+    }
   }
   return registry.register({ ...input, model_id: id });
 }

@@ -25,10 +25,14 @@ export interface Config {
   inline_image_max_kb: number;
   job_concurrency: number;
   grpc_max_message_mb: number;
+  grpc_image_max_message_mb: number;
   body_limit_mb: number;
   image_body_limit_mb: number;
   max_inputs: number;
   max_text_chars: number;
+  max_json_depth: number;
+  max_in_flight: number;
+  idle_memory_release_ms: number;
   max_image_pixels: number;
   log_level: string;
   tokens: string[];

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { pino, type Logger } from 'pino';
 import { buildGrpcServer, type GrpcServer } from '../api/grpc/server.js';
+import { InFlightLimit } from '../api/in-flight.js';
 import { restLoggerOptions } from '../api/rest/access.js';
 import { buildApp } from '../api/rest/app.js';
 import { Authenticator } from '../auth/authenticator.js';
@@ -21,6 +22,7 @@ import { BackgroundDownloads } from '../store/background-downloads.js';
 import { ModelStore } from '../store/model-store.js';
 import { Registry } from '../store/registry.js';
 import { ModelCatalog } from './catalog.js';
+import { IdleMemoryRelease } from './memory-release.js';
 import { PidLock } from './pid-lock.js';
 import { checkBind, loadTls } from './startup-checks.js';
 import { VERSION } from '../version.js';
@@ -63,7 +65,11 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
   let runnerFactory: ProcessRunnerFactory | undefined;
   let jobStore: LogJobStore | undefined;
   try {
-    log.info({ config: describeConfig(config), version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
+    // Info lines carry no absolute path (error hygiene): the home shows as its last folder name;
+    // the full path is at debug level.
+    const shown = { ...describeConfig(config), home: `.../${path.basename(config.home)}` };
+    log.info({ config: shown, version: VERSION, project: project ? path.basename(project.manifestPath) : null }, 'modelmora config');
+    log.debug({ home: config.home }, 'modelmora home');
     log.info({ auth: auth.enabled ? auth.sources : 'off (no token source)', tls: tls !== undefined, cors_origins: config.cors_origins, allowed_hosts: config.allowed_hosts }, 'modelmora security');
     const registry = await Registry.open({ home: config.home });
     for (const warning of registry.warnings) log.warn({ warning }, 'registry recovered');
@@ -94,7 +100,11 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     const readiness = () => ({ ready: !draining, checks: { database: true, queue: !draining } });
     // One set of background downloads for both skins, so each sees (and can cancel) the other's.
     const downloads = new BackgroundDownloads(registry, catalog.download, (modelId, err) => log.warn({ model_id: modelId, err: safeError(err) }, 'download failed'));
+    // One cap for both skins: a request counts the same over REST or gRPC.
+    const memory = new IdleMemoryRelease({ idleMs: config.idle_memory_release_ms, minRequests: 500, onError: (err) => log.debug({ err: safeError(err) }, 'memory release failed') });
+    const inFlight = new InFlightLimit(config.max_in_flight, memory);
     const app = await buildApp({
+      inFlight,
       artifacts: { store: artifacts, inlineMaxKb: config.inline_image_max_kb },
       config,
       registry,
@@ -127,7 +137,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
     let grpc: GrpcServer | undefined;
     let grpcPort: number | undefined;
     if (config.grpc) {
-      const deps = { config, registry, engine, jobs, metrics, downloads, readiness, version: VERSION, startedAt, log };
+      const deps = { config, registry, engine, jobs, metrics, downloads, readiness, version: VERSION, startedAt, log, inFlight };
       grpc = buildGrpcServer({ ...deps, removeFiles: catalog.removeFiles, lockFile: catalog.lockFile, draining: () => draining, auth, tls });
       grpcPort = await grpc.listen(config.host, config.grpc_port).catch(async (err: unknown) => {
         await app.close();
@@ -157,6 +167,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
         await jobStore?.close();
         await app.close();
         artifacts.stop();
+        memory.stop();
         lock.release();
         log.info('modelmora stopped');
       })());

@@ -106,6 +106,18 @@ export class ModelMoraError extends Error {
   }
 }
 
+/**
+ * Seconds a client should wait before retrying: always for RATE_LIMIT_EXCEEDED (1 unless the
+ * error says), and for any error that names retry_after_seconds (SERVICE_UNAVAILABLE at the
+ * in-flight cap). gRPC sends the same value as `retry-after` metadata.
+ */
+export function retryAfterSeconds(err: ModelMoraError): number | undefined {
+  const given = Number(err.details?.['retry_after_seconds']);
+  const valid = Number.isFinite(given) && given > 0;
+  if (err.code === 'RATE_LIMIT_EXCEEDED') return valid ? Math.ceil(given) : 1;
+  return valid ? Math.ceil(given) : undefined;
+}
+
 /** A validation error with one entry per offending field (the document's ValidationError). */
 export function validationError(fieldErrors: FieldError[], message = 'Request validation failed'): ModelMoraError {
   return new ModelMoraError('VALIDATION_ERROR', message, { fieldErrors });

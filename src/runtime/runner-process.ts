@@ -8,6 +8,7 @@ import { isErrorCode, ModelMoraError, type ErrorCode } from '../domain/errors.js
 import type { LoadSpec, RunnerBatch } from '../domain/runner.js';
 import { isParentMessage, WARM_FLAG, type ChildMessage, type ParentMessage } from './messages.js';
 import { errorText, safeMessage } from './safe-message.js';
+import { checkModelFiles } from './model-files.js';
 import { loadTaskHandler, warmUpRuntime, type TaskHandler } from './tasks/index.js';
 
 interface QueuedRun {
@@ -53,6 +54,8 @@ async function load(next: LoadSpec): Promise<void> {
   const start = performance.now();
   try {
     await warming;
+    // Before any loader opens a file: a FIFO would hang it, external data could point anywhere.
+    checkModelFiles(next.folder);
     handler = await loadTaskHandler(next);
     send({ type: 'ready', loadMs: Math.round(performance.now() - start) });
   } catch (err) {

@@ -24,7 +24,21 @@ export interface BlobRequest {
   /** Bytes of this blob on disk so far (absolute, may go back to 0 on a restart). */
   onBytes: (bytes: number) => void;
   onRetry: (attempt: number, reason: string) => void;
+  /** Opens the partial file for writing; default node:fs (tests inject failures such as ENOSPC). */
+  openWriter?: OpenWriter;
 }
+
+/** The part of a file handle the downloader writes through. */
+export interface BlobWriter {
+  write(data: Buffer): Promise<unknown>;
+  truncate(length: number): Promise<void>;
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type OpenWriter = (file: string, flags: 'w' | 'a') => Promise<BlobWriter>;
+
+const openWithFs: OpenWriter = (file, flags) => fs.open(file, flags);
 
 interface Inflight {
   promise: Promise<void>;
@@ -140,8 +154,9 @@ async function downloadBlob(req: BlobRequest, signal: AbortSignal, onBytes: (b: 
         throw new ModelMoraError('CHECKSUM_MISMATCH', `'${file.path}' failed its sha256 check (expected ${file.sha256.slice(0, 12)}..., got ${digest.slice(0, 12)}...)`);
       } catch (err) {
         if (signal.aborted) throw cancelled(err);
-        // Bytes that proved wrong are no base to resume from.
-        if (err instanceof ModelMoraError && err.code === 'CHECKSUM_MISMATCH') await fs.rm(incomplete, { force: true });
+        // Bytes that proved wrong are no base to resume from; on a full disk the partial file
+        // goes too, so a failed download gives back the space it took.
+        if (err instanceof ModelMoraError && (err.code === 'CHECKSUM_MISMATCH' || err.code === 'INSUFFICIENT_STORAGE')) await fs.rm(incomplete, { force: true });
         if (!isRetryable(err) || attempt >= req.retries) throw err;
         req.onRetry(attempt + 1, err instanceof Error ? err.message : 'download failed');
         await sleep(req.retryDelayMs * 2 ** attempt, signal).catch((e: unknown) => {
@@ -174,7 +189,7 @@ async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSign
     have = 0;
     hash = createHash('sha256');
   }
-  const fh = await fs.open(incomplete, have === 0 ? 'w' : 'a');
+  const fh = await (req.openWriter ?? openWithFs)(incomplete, have === 0 ? 'w' : 'a');
   try {
     let pending: Buffer[] = [];
     let pendingBytes = 0;
@@ -183,8 +198,10 @@ async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSign
       try {
         await fh.write(pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes));
       } catch (err) {
-        if ((err as NodeJS.ErrnoException).code === 'ENOSPC') throw new ModelMoraError('INSUFFICIENT_STORAGE', 'No space left in the model cache', { cause: err });
-        throw err;
+        // Dropped so the `finally` below does not try them again.
+        pending = [];
+        pendingBytes = 0;
+        throw storageError(err);
       }
       have += pendingBytes;
       pending = [];
@@ -215,6 +232,13 @@ async function fetchInto(incomplete: string, req: BlobRequest, signal: AbortSign
   }
   if (have < file.size) throw new ModelMoraError('DOWNLOAD_FAILED', `The connection ended early while downloading '${file.path}'`, { details: { retryable: true } });
   return { digest: hash.digest('hex'), resumed: resumed && opened.offset > 0 };
+}
+
+/** A full disk (or quota) is INSUFFICIENT_STORAGE (507), not a download failure to retry. */
+function storageError(err: unknown): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new ModelMoraError('INSUFFICIENT_STORAGE', 'No space left in the model cache', { cause: err });
+  return err;
 }
 
 async function hashPrefix(file: string, bytes: number): Promise<Hash> {

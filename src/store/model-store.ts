@@ -5,7 +5,7 @@ import { ModelMoraError } from '../domain/errors.js';
 import { hashFile } from '../hub/hash-file.js';
 import { checkCommit, checkRevision, checkSnapshot, pathInside } from '../hub/snapshot-check.js';
 import type { ModelSource, Snapshot, SourceFile } from '../hub/source.js';
-import { BlobDownloads } from './blob-download.js';
+import { BlobDownloads, type OpenWriter } from './blob-download.js';
 import { EventQueue } from './event-queue.js';
 import { linkFile, writeRef } from './snapshot-links.js';
 
@@ -49,7 +49,14 @@ export class ModelStore {
   readonly spoolDir: string;
   readonly quarantineDir: string;
 
-  constructor(readonly home: string) {
+  private readonly openWriter: OpenWriter | undefined;
+
+  /** `options.openWriter` replaces node:fs for the partial files of downloads (tests inject faults). */
+  constructor(
+    readonly home: string,
+    options: { openWriter?: OpenWriter } = {},
+  ) {
+    this.openWriter = options.openWriter;
     this.cacheDir = path.join(home, 'cache');
     // Outside the cache, so HF cache scanners see only models--* folders there.
     this.spoolDir = path.join(home, 'spool');
@@ -138,6 +145,7 @@ export class ModelStore {
             queue.push({ type: 'progress', path: file.path, fileBytes, fileSize: file.size, doneBytes, totalBytes });
           },
           onRetry: (attempt, reason) => queue.push({ type: 'retry', path: file.path, attempt, reason }),
+          ...(this.openWriter && { openWriter: this.openWriter }),
         });
       }
       await linkFile(snapshotDir, blobOf(file.sha256), file.path);

@@ -25,7 +25,7 @@ async function embed(text: string | string[], parameters?: Record<string, unknow
 
 before(async () => {
   // normalize: false in the model's config, so the request parameter is what turns it on.
-  daemon = await startDaemon({ models: [{ id: MODEL, task: 'txt2embed', source: DEMO_MODEL, config: { pooling: 'mean', normalize: false } }] });
+  daemon = await startDaemon({ models: [{ id: MODEL, task: 'txt2embed', source: DEMO_MODEL, config: { pooling: 'mean', normalize: false } }], args: ['--max-inputs', '64'] });
 });
 
 after(async () => {

@@ -9,7 +9,7 @@ import { parsePrometheus, sampleValue } from '../support/prom-parse.js';
 // --job-concurrency 1 keeps every other job waiting in the job queue meanwhile.
 
 const MODEL = 'demo';
-const FLAGS = ['--max-batch-size', '1', '--job-concurrency', '1', '--priority-aging-ms', '0', '--body-limit-mb', '8', '--runner-threads', '1'];
+const FLAGS = ['--max-batch-size', '1', '--job-concurrency', '1', '--priority-aging-ms', '0', '--body-limit-mb', '8', '--max-inputs', '256', '--runner-threads', '1'];
 const PRIORITIES = ['high', 'medium', 'low'] as const;
 
 interface JobStatus {

@@ -59,7 +59,7 @@ describe('gRPC access control', () => {
       metrics_auth: false,
     });
     server = buildGrpcServer({
-      config: { grpc_max_message_mb: 4, max_inputs: 8, max_text_chars: 100, max_image_pixels: 1_000_000, default_timeout_seconds: 60 },
+      config: { grpc_max_message_mb: 4, grpc_image_max_message_mb: 4, max_inputs: 8, max_text_chars: 100, max_image_pixels: 1_000_000, default_timeout_seconds: 60, max_json_depth: 32 },
       registry,
       engine,
       metrics: new Metrics({ defaultMetrics: false }),

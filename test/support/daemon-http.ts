@@ -126,8 +126,11 @@ export function slowInput(chars = 16_000, texts = 256): { input_data: { text: st
 /** About two seconds (7 MB): for a test that needs the runner busy past a 1 s deadline. */
 export const LONGER = 28_000;
 
-/** Serve flags a slow input needs: its body is above the default 1 MB; one thread leaves the other core to the test. */
-export const SLOW_INPUT_FLAGS = ['--body-limit-mb', '8', '--runner-threads', '1'];
+/**
+ * Serve flags a slow input needs: its body is above the default 1 MB and it has more inputs than
+ * the default max_inputs (32); one thread leaves the other core to the test.
+ */
+export const SLOW_INPUT_FLAGS = ['--body-limit-mb', '8', '--max-inputs', '256', '--runner-threads', '1'];
 
 export type Vector = number[];
 

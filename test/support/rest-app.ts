@@ -37,7 +37,7 @@ export async function testApp(overrides: Partial<AppDeps> = {}): Promise<TestApp
   const download: TestApp['download'] = {};
   const readiness: Readiness = { ready: true, checks: { database: true, queue: true } };
   const app = await buildApp({
-    config: { body_limit_mb: 1, image_body_limit_mb: 4, max_inputs: 8, max_text_chars: 100, max_image_pixels: 1_000_000, default_timeout_seconds: 60 },
+    config: { body_limit_mb: 1, image_body_limit_mb: 4, max_inputs: 8, max_text_chars: 100, max_image_pixels: 1_000_000, default_timeout_seconds: 60, max_json_depth: 32 },
     registry,
     engine,
     metrics,

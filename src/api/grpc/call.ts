@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Metadata, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream, type sendUnaryData, type handleUnaryCall, type StatusObject } from '@grpc/grpc-js';
 import { ANONYMOUS, type Principal } from '../../auth/principal.js';
-import { ModelMoraError, toModelMoraError } from '../../domain/errors.js';
+import { ModelMoraError, retryAfterSeconds, toModelMoraError } from '../../domain/errors.js';
+import type { InFlightLimit } from '../in-flight.js';
+import { checkDecoded, checkMessageSize } from './message-size.js';
 
 /**
  * What every gRPC handler shares: the trace id, the call's deadline and cancellation as an
@@ -66,10 +68,8 @@ export function toStatus(err: ModelMoraError, traceId: string): Partial<StatusOb
   if (err.fieldErrors !== undefined && err.fieldErrors.length > 0) {
     metadata.set('validation_errors', JSON.stringify(err.fieldErrors.slice(0, MAX_FIELD_ERRORS)));
   }
-  if (err.code === 'RATE_LIMIT_EXCEEDED') {
-    const seconds = Number(err.details?.['retry_after_seconds']);
-    metadata.set('retry-after', String(Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 1));
-  }
+  const retryAfter = retryAfterSeconds(err);
+  if (retryAfter !== undefined) metadata.set('retry-after', String(retryAfter));
   return { code: err.grpcStatus, details: describe(err), metadata };
 }
 
@@ -94,6 +94,22 @@ export interface UnaryOptions {
   log?: GrpcLog | undefined;
   /** Refuse with SERVICE_UNAVAILABLE while this says so (shutdown); health RPCs pass undefined. */
   refuse?: (() => ModelMoraError | undefined) | undefined;
+  /** The global in-flight cap (health RPCs pass none). */
+  inFlight?: InFlightLimit | undefined;
+  /** Largest request message in bytes; absent: the handler checks (inference, by task type). */
+  maxRequestBytes?: number | undefined;
+}
+
+/**
+ * What every call checks before its handler runs: shutdown, message size, the in-flight cap.
+ * Returns the function that gives the in-flight slot back.
+ */
+export function admit(options: UnaryOptions, request: unknown): () => void {
+  const refused = options.refuse?.();
+  if (refused) throw refused;
+  checkDecoded(request);
+  if (options.maxRequestBytes !== undefined) checkMessageSize(request, options.maxRequestBytes);
+  return options.inFlight?.enter() ?? (() => undefined);
 }
 
 /**
@@ -106,9 +122,12 @@ export function unary<Req, Res>(options: UnaryOptions, handler: (request: Req, c
     const trailer = new Metadata();
     trailer.set('trace_id', ctx.traceId);
     const run = async () => {
-      const refused = options.refuse?.();
-      if (refused) throw refused;
-      return handler(call.request, ctx);
+      const leave = admit(options, call.request);
+      try {
+        return await handler(call.request, ctx);
+      } finally {
+        leave();
+      }
     };
     run().then(
       (value) => callback(null, value, trailer),

@@ -9,6 +9,7 @@ import { ModelRef } from '../../domain/model-ref.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
 import { readInferenceRequest, type InferenceBody } from '../inference-input.js';
 import { unary, type CallContext, type UnaryOptions } from './call.js';
+import { checkDecoded, checkMessageSize, MIB } from './message-size.js';
 import { inferStream } from './inference-stream.js';
 import { toInferenceResponse, toJobStatus, type InferenceRequestMessage } from './messages.js';
 import type { GrpcDeps } from './server.js';
@@ -71,7 +72,7 @@ export async function runInference(deps: GrpcDeps, message: InferenceRequestMess
     ({ id, input } = await validate(deps, message, ctx.traceId));
   } catch (err) {
     // Only known models get a series: an unknown id must not grow the label set.
-    if (err instanceof ModelMoraError && err.code !== 'MODEL_NOT_FOUND' && err.code !== 'INVALID_MODEL_ID') {
+    if (err instanceof ModelMoraError && err.code !== 'MODEL_NOT_FOUND' && err.code !== 'INVALID_MODEL_ID' && ModelRef.isValid(message.model_id)) {
       deps.metrics.requestDone(ModelRef.parse(message.model_id).id, requestStatusOf(err), seconds());
     }
     throw err;
@@ -88,11 +89,14 @@ export async function runInference(deps: GrpcDeps, message: InferenceRequestMess
 }
 
 async function validate(deps: GrpcDeps, message: InferenceRequestMessage, traceId: string): Promise<{ id: string; input: InferenceRequest }> {
+  checkDecoded(message);
   const id = ModelRef.parse(message.model_id).id;
   const record = await deps.registry.get(id);
+  const imageModel = record.task_type === 'img2embed' || record.task_type === 'img2txt';
+  checkMessageSize(message, MIB * (imageModel ? Math.max(deps.config.grpc_image_max_message_mb, deps.config.grpc_max_message_mb) : deps.config.grpc_max_message_mb));
   const batchField = message.input_data?.data === 'text_batch' ? 'text_batch.texts' : message.input_data?.data === 'image_batch' ? 'image_batch.images' : undefined;
   try {
-    const input = await readInferenceRequest(id, bodyOf(message), deps.config, {
+    const input = await readInferenceRequest(id, bodyOf(message, deps.config.max_json_depth), deps.config, {
       taskType: record.task_type,
       requestId: message.request_id || traceId,
     });
@@ -103,7 +107,7 @@ async function validate(deps: GrpcDeps, message: InferenceRequestMessage, traceI
 }
 
 /** The proto message as the shared validator's body: the oneof becomes text or image, a list for batches. */
-function bodyOf(message: InferenceRequestMessage): InferenceBody {
+function bodyOf(message: InferenceRequestMessage, maxDepth: number): InferenceBody {
   const body: InferenceBody = {};
   const input = message.input_data;
   if (input) {
@@ -124,7 +128,7 @@ function bodyOf(message: InferenceRequestMessage): InferenceBody {
         body.input_data = {};
     }
   }
-  const parameters = fromStruct(message.parameters, 'parameters');
+  const parameters = fromStruct(message.parameters, 'parameters', maxDepth);
   if (parameters !== undefined) body.parameters = parameters;
   const priority = priorityOf(message.priority);
   if (priority !== undefined) body.priority = priority;

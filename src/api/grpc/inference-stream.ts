@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { handleBidiStreamingCall, ServerDuplexStream } from '@grpc/grpc-js';
 import { toModelMoraError } from '../../domain/errors.js';
-import { callContext, logFailure, toStatus, type CallContext, type UnaryOptions } from './call.js';
+import { admit, callContext, logFailure, toStatus, type CallContext, type UnaryOptions } from './call.js';
 import { runInference } from './inference-service.js';
 import { toErrorMessage, toInferenceResponse, toTokenResponse, type InferenceRequestMessage, type InferenceResponseMessage } from './messages.js';
 import type { GrpcDeps } from './server.js';
@@ -35,11 +35,17 @@ export function inferStream(
   const now = deps.now ?? (() => new Date());
   return (call: ServerDuplexStream<InferenceRequestMessage, InferenceResponseMessage>) => {
     const ctx = callContext(call as ServerDuplexStream<unknown, unknown>);
-    const refused = options.refuse?.();
-    if (refused) {
-      call.emit('error', toStatus(refused, ctx.traceId));
+    // A stream holds one in-flight slot while open (its own window bounds what it runs at once).
+    let leave: () => void;
+    try {
+      leave = admit({ ...options, maxRequestBytes: undefined }, undefined);
+    } catch (err) {
+      call.emit('error', toStatus(toModelMoraError(err), ctx.traceId));
       return;
     }
+    call.once('close', () => leave());
+    call.once('cancelled', () => leave());
+    call.once('finish', () => leave());
     /** Last answer of each request_id, so the next one is written after it. */
     const tails = new Map<string, Promise<void>>();
     let inProgress = 0;

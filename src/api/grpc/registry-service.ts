@@ -71,7 +71,7 @@ export function registryService(deps: GrpcDeps, options: UnaryOptions): UntypedS
       }
       const resources = resourcesOf(request.resource_requirements, errors);
       if (resources) input.resource_requirements = resources;
-      const config = fromStruct(request.config, 'config');
+      const config = fromStruct(request.config, 'config', deps.config.max_json_depth);
       if (config) input.config = config;
       if (errors.length > 0) throw validationError(errors);
       return toModelMessage(toModelResponse(await registerModel(registry, input)));
@@ -111,7 +111,7 @@ export function registryService(deps: GrpcDeps, options: UnaryOptions): UntypedS
       }
       const resources = resourcesOf(request.resource_requirements, errors);
       if (resources) changes.resource_requirements = resources;
-      const config = fromStruct(request.config, 'config');
+      const config = fromStruct(request.config, 'config', deps.config.max_json_depth);
       if (config) changes.config = config;
       if (errors.length > 0) throw validationError(errors);
       return toModelMessage(toModelResponse(await registry.update(id, changes)));

@@ -10,7 +10,9 @@ import type { Metrics } from '../../metrics/metrics.js';
 import type { BackgroundDownloads } from '../../store/background-downloads.js';
 import type { Registry } from '../../store/registry.js';
 import type { ApiLockFile, Readiness } from '../rest/app.js';
+import type { InFlightLimit } from '../in-flight.js';
 import type { GrpcLog, UnaryOptions } from './call.js';
+import { measured, MIB } from './message-size.js';
 import { healthService } from './health-service.js';
 import { inferenceService } from './inference-service.js';
 import { managementService } from './management-service.js';
@@ -26,7 +28,12 @@ import { guardService } from './rpc-access.js';
 
 /** Everything the gRPC skin needs: the objects the REST app gets, shared with it. */
 export interface GrpcDeps {
-  config: Pick<Config, 'grpc_max_message_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds'>;
+  config: Pick<
+    Config,
+    'grpc_max_message_mb' | 'grpc_image_max_message_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds' | 'max_json_depth'
+  >;
+  /** The global in-flight cap, shared with the REST skin; absent: no cap. */
+  inFlight?: InFlightLimit | undefined;
   registry: Registry;
   engine: Engine;
   metrics: Metrics;
@@ -74,14 +81,19 @@ const SERVICES = ['modelmora.v1.InferenceService', 'modelmora.v1.RegistryService
 /** Builds the server without binding it. */
 export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   const definitions = loadSync(PROTO_FILES, PROTO_OPTIONS);
-  // InferenceResponse carries embeddings as Float32Arrays: its methods get the fast serializer.
+  // InferenceResponse carries embeddings as Float32Arrays: its methods get the fast serializer;
+  // every method's requests are measured for the per-call size limits (message-size.ts).
   const inference = withFastResponses(definitions['modelmora.v1.InferenceService'] as ServiceDefinition);
-  const service = (name: string) => (name === 'modelmora.v1.InferenceService' ? inference : (definitions[name] as ServiceDefinition));
-  const bytes = Math.round(deps.config.grpc_max_message_mb * 1024 * 1024);
+  const service = (name: string) => measured(name === 'modelmora.v1.InferenceService' ? inference : (definitions[name] as ServiceDefinition));
+  // The transport cap is the largest limit (image inference, and answers, which may carry images);
+  // each call is then held to its own limit.
+  const textBytes = Math.round(deps.config.grpc_max_message_mb * MIB);
+  const bytes = Math.max(textBytes, Math.round(deps.config.grpc_image_max_message_mb * MIB));
   const server = new Server({ 'grpc.max_receive_message_length': bytes, 'grpc.max_send_message_length': bytes });
 
   const refuse = () => (deps.draining?.() ? new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down') : undefined);
-  const options: UnaryOptions = { log: deps.log, refuse };
+  const inference: UnaryOptions = { log: deps.log, refuse, inFlight: deps.inFlight };
+  const options: UnaryOptions = { ...inference, maxRequestBytes: textBytes };
   const probes: UnaryOptions = { log: deps.log };
   const openStreams = new Set<() => void>();
   const health = healthService(SERVICES, () => deps.readiness().ready);
@@ -89,7 +101,7 @@ export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   // Every RPC passes the access check of its RPC_ACCESS entry before its handler runs.
   const add = (name: string, implementation: UntypedServiceImplementation) =>
     server.addService(service(name), guardService(name, service(name), implementation, deps.auth, deps.log));
-  add('modelmora.v1.InferenceService', inferenceService(deps, options, openStreams));
+  add('modelmora.v1.InferenceService', inferenceService(deps, inference, openStreams));
   add('modelmora.v1.RegistryService', registryService(deps, options));
   add('modelmora.v1.ManagementService', managementService(deps, options, probes));
   add('grpc.health.v1.Health', health.implementation);

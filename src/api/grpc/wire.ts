@@ -27,28 +27,38 @@ export interface ProtoTimestamp {
   nanos: number;
 }
 
-/** Deeper than any honest config or parameters; stops a hostile message from blowing the stack. */
+/** Deeper than any honest config or parameters (the max_json_depth default); stops a hostile message from blowing the stack. */
 const MAX_DEPTH = 32;
 
-/** Struct -> plain JSON object; an absent Struct is undefined. */
-export function fromStruct(struct: ProtoStruct | null | undefined, field: string): Record<string, unknown> | undefined {
+/**
+ * Struct -> plain JSON object; an absent Struct is undefined. Nesting beyond `maxDepth` (the
+ * max_json_depth setting, as for REST bodies) and `__proto__` / `constructor.prototype` keys
+ * are VALIDATION_ERRORs naming the field, as REST answers them.
+ */
+export function fromStruct(struct: ProtoStruct | null | undefined, field: string, maxDepth = MAX_DEPTH): Record<string, unknown> | undefined {
   if (!struct) return undefined;
-  return structObject(struct, field, 0);
+  return structObject(struct, field, 0, maxDepth);
 }
 
-function structObject(struct: ProtoStruct, field: string, depth: number): Record<string, unknown> {
+function structObject(struct: ProtoStruct, field: string, depth: number, maxDepth: number): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(struct.fields ?? {})) {
-    // defineProperty: a key such as __proto__ stays a plain key.
-    Object.defineProperty(out, key, { value: fromValue(value, field, depth + 1), enumerable: true, writable: true, configurable: true });
+    const poisoned = key === '__proto__' || (key === 'constructor' && value.kind === 'structValue' && Object.hasOwn(value.structValue?.fields ?? {}, 'prototype'));
+    if (poisoned) {
+      throw new ModelMoraError('VALIDATION_ERROR', `${field} contains the forbidden key ${key}`, {
+        fieldErrors: [{ field: `${field}.${key}`, message: 'is a forbidden key (prototype pollution)' }],
+      });
+    }
+    // defineProperty: even so, no key can reach a prototype.
+    Object.defineProperty(out, key, { value: fromValue(value, field, depth + 1, maxDepth), enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
 
-function fromValue(value: ProtoValue, field: string, depth: number): unknown {
-  if (depth > MAX_DEPTH) {
+function fromValue(value: ProtoValue, field: string, depth: number, maxDepth: number): unknown {
+  if (depth > maxDepth) {
     throw new ModelMoraError('VALIDATION_ERROR', 'Request validation failed', {
-      fieldErrors: [{ field, message: `is nested deeper than ${MAX_DEPTH} levels` }],
+      fieldErrors: [{ field, message: `is nested deeper than ${maxDepth} levels` }],
     });
   }
   switch (value.kind) {
@@ -59,9 +69,9 @@ function fromValue(value: ProtoValue, field: string, depth: number): unknown {
     case 'boolValue':
       return value.boolValue;
     case 'structValue':
-      return structObject(value.structValue ?? {}, field, depth);
+      return structObject(value.structValue ?? {}, field, depth, maxDepth);
     case 'listValue':
-      return (value.listValue?.values ?? []).map((v) => fromValue(v, field, depth + 1));
+      return (value.listValue?.values ?? []).map((v) => fromValue(v, field, depth + 1, maxDepth));
     default:
       return null;
   }

@@ -10,7 +10,9 @@ import { BackgroundDownloads, type DownloadPort } from '../../store/background-d
 import type { Registry } from '../../store/registry.js';
 import { installAccessChecks, installAccessDeclarations, type RestSecurity } from './access.js';
 import { artifactsPlugin, type ArtifactDeps } from './artifacts.js';
+import type { InFlightLimit } from '../in-flight.js';
 import { osMemory } from '../system-status.js';
+import { validatorsWithoutBodyCoercion } from './body-validation.js';
 import { installErrorHandlers } from './errors.js';
 import { healthPlugin } from './health.js';
 import { inferPlugin } from './infer.js';
@@ -19,6 +21,7 @@ import { jobsPlugin } from './jobs.js';
 import { lifecyclePlugin } from './lifecycle.js';
 import { metricsPlugin } from './metrics.js';
 import { modelsPlugin } from './models.js';
+import { installJsonBodyParser } from './json-body.js';
 import { installOpenApi } from './openapi.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 
@@ -40,7 +43,9 @@ export interface Readiness {
  */
 export interface AppDeps {
   /** Limits: body, batch, text length, image pixels, default timeout. */
-  config: Pick<Config, 'body_limit_mb' | 'image_body_limit_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds'>;
+  config: Pick<Config, 'body_limit_mb' | 'image_body_limit_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds' | 'max_json_depth'>;
+  /** The global in-flight cap, shared with the gRPC skin; absent: no cap. */
+  inFlight?: InFlightLimit;
   registry: Registry;
   engine: Engine;
   /** Async jobs (/infer/{id}/async, /jobs); absent: those routes are not served. */
@@ -121,6 +126,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
       const given = req.headers['x-trace-id'];
       return typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
     },
+    schemaController: { compilersFactory: { buildValidator: validatorsWithoutBodyCoercion() } },
     ajv: {
       customOptions: {
         // One entry per offending field; bodies are bounded by bodyLimit, which bounds the work.
@@ -140,6 +146,17 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-trace-id', request.id);
   });
+  const inFlight = deps.inFlight;
+  if (inFlight) {
+    // Before the body is read: an overloaded daemon spends nothing on the request. The slot is
+    // given back when the response closes, answered or abandoned by the client.
+    app.addHook('onRequest', async (request, reply) => {
+      if (isProbe(request.url)) return;
+      const leave = inFlight.enter();
+      reply.raw.once('close', leave);
+    });
+  }
+  installJsonBodyParser(app, deps.config.max_json_depth);
 
   installErrorHandlers(app);
   // Before any route: every route must declare its access level, and every request is checked.
@@ -166,6 +183,12 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   await app.register(metricsPlugin, { prefix: '', deps: routeDeps, hidden: true });
   // Not ready() yet: the daemon may still register more routes (jobs) under API_PREFIX.
   return app;
+}
+
+/** Health probes and scrapes answer even when the daemon is at its in-flight cap. */
+function isProbe(url: string): boolean {
+  const path = url.split('?')[0] ?? '';
+  return path === '/metrics' || path === `${API_PREFIX}/metrics` || path.startsWith('/health/') || path.startsWith(`${API_PREFIX}/health/`);
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

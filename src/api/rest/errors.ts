@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { ModelMoraError, type FieldError } from '../../domain/errors.js';
+import { ModelMoraError, retryAfterSeconds, type FieldError } from '../../domain/errors.js';
 
 /**
  * The one place where anything thrown in a route becomes an HTTP answer: the API document's
@@ -50,10 +50,8 @@ export function errorBody(err: ModelMoraError, traceId: string): ErrorBody {
 
 export function sendError(request: FastifyRequest, reply: FastifyReply, err: ModelMoraError): FastifyReply {
   const body = errorBody(err, request.id);
-  if (err.code === 'RATE_LIMIT_EXCEEDED') {
-    const seconds = Number(err.details?.['retry_after_seconds']);
-    reply.header('retry-after', String(Number.isFinite(seconds) && seconds > 0 ? Math.ceil(seconds) : 1));
-  }
+  const retryAfter = retryAfterSeconds(err);
+  if (retryAfter !== undefined) reply.header('retry-after', String(retryAfter));
   // RFC 6750 §3: how to authenticate, and (403) that the token's scope is too small.
   if (err.code === 'UNAUTHORIZED') reply.header('www-authenticate', 'Bearer realm="modelmora"');
   if (err.code === 'FORBIDDEN' && typeof err.details?.['required_scope'] === 'string') {

@@ -18,10 +18,18 @@ describe('gRPC wire mapping', () => {
     assert.equal(fromStruct(null, 'parameters'), undefined);
   });
 
-  test('a Struct key named __proto__ stays a plain key', () => {
-    const out = fromStruct({ fields: { ['__proto__']: { kind: 'stringValue', stringValue: 'x' } } }, 'config');
+  test('a Struct key named __proto__, or constructor holding prototype, is a VALIDATION_ERROR naming it (as over REST)', () => {
+    const refused = (struct: ProtoStruct, field: string) =>
+      assert.throws(
+        () => fromStruct(struct, 'config'),
+        (err: unknown) => err instanceof ModelMoraError && err.code === 'VALIDATION_ERROR' && err.fieldErrors?.[0]?.field === field,
+      );
+    refused({ fields: { ['__proto__']: { kind: 'stringValue', stringValue: 'x' } } }, 'config.__proto__');
+    refused({ fields: { a: { kind: 'structValue', structValue: { fields: { constructor: { kind: 'structValue', structValue: { fields: { prototype: { kind: 'numberValue', numberValue: 1 } } } } } } } } }, 'config.constructor');
+    // A plain key named constructor is fine.
+    const out = fromStruct({ fields: { constructor: { kind: 'stringValue', stringValue: 'x' } } }, 'config');
     assert.equal(Object.getPrototypeOf(out), Object.prototype);
-    assert.deepEqual(Object.keys(out!), ['__proto__']);
+    assert.deepEqual(out, { constructor: 'x' });
   });
 
   test('a Struct nested deeper than 32 levels is a VALIDATION_ERROR naming the field', () => {
