@@ -83,8 +83,8 @@ export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   const definitions = loadSync(PROTO_FILES, PROTO_OPTIONS);
   // InferenceResponse carries embeddings as Float32Arrays: its methods get the fast serializer;
   // every method's requests are measured for the per-call size limits (message-size.ts).
-  const inference = withFastResponses(definitions['modelmora.v1.InferenceService'] as ServiceDefinition);
-  const service = (name: string) => measured(name === 'modelmora.v1.InferenceService' ? inference : (definitions[name] as ServiceDefinition));
+  const fastInference = withFastResponses(definitions['modelmora.v1.InferenceService'] as ServiceDefinition);
+  const service = (name: string) => measured(name === 'modelmora.v1.InferenceService' ? fastInference : (definitions[name] as ServiceDefinition));
   // The transport cap is the largest limit (image inference, and answers, which may carry images);
   // each call is then held to its own limit.
   const textBytes = Math.round(deps.config.grpc_max_message_mb * MIB);
