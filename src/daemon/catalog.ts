@@ -163,7 +163,7 @@ export class ModelCatalog {
     const num = (key: string) => (typeof record.config[key] === 'number' ? (record.config[key] as number) : undefined);
     const threads = this.deps.config.runner_threads || record.resource_requirements.cpu_threads || 0;
     const spec: ModelServingSpec = {
-      load: { modelId: record.model_id, taskType: record.task_type, folder, config: record.config, ...(threads ? { threads } : {}) },
+      load: { modelId: record.model_id, taskType: record.task_type, folder, config: record.config, ...(threads ? { threads } : {}), ...(this.deps.config.runner_spin ? { spin: true } : {}) },
     };
     if (record.keep_alive !== undefined) spec.keepAliveMs = parseDuration(record.keep_alive);
     if (record.resource_requirements.memory_mb) spec.declaredMemoryMb = record.resource_requirements.memory_mb;

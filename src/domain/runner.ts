@@ -10,6 +10,8 @@ export interface LoadSpec {
   /** The model's `config` from modelmora.yaml / the registry (pooling, normalize, max_length...). */
   config: Record<string, unknown>;
   threads?: number;
+  /** Let onnxruntime's idle worker threads spin (setting runner_spin). */
+  spin?: boolean;
 }
 
 /** One runner call: items of possibly several requests, with the parameters they share. */

@@ -7,6 +7,7 @@ import { ModelMoraError } from '../../domain/errors.js';
 import { clipInputIds, loadClipTokenizer } from './clip-tokenizer.js';
 import { gaussian } from './gaussian.js';
 import { createScheduler, parseSchedulerConfig, type SchedulerConfig } from './scheduler.js';
+import { sessionOptions as ortOptions } from '../session-options.js';
 import { floatData, floatTensor, inputOf, numberTensor, type TensorMetadata } from './tensors.js';
 
 /**
@@ -19,6 +20,7 @@ import { floatData, floatTensor, inputOf, numberTensor, type TensorMetadata } fr
 
 export interface DiffusionLoadOptions {
   threads?: number;
+  spin?: boolean;
   /** Overrides scheduler_config.json's `_class_name` (EulerDiscreteScheduler or DDIMScheduler). */
   schedulerClass?: string;
   /** Overrides vae_decoder/config.json's scaling_factor. */
@@ -93,7 +95,7 @@ export class DiffusionPipeline {
     const sessionOptions: InferenceSession.SessionOptions = {
       executionProviders: ['cpu'],
       graphOptimizationLevel: 'all',
-      ...(options.threads ? { intraOpNumThreads: options.threads } : {}),
+      ...ortOptions({ threads: options.threads, spin: options.spin }),
     };
     const sessions: InferenceSession[] = [];
     try {

@@ -16,6 +16,7 @@ import { decodeImage, type RgbImage } from '../ocr/image.js';
 import { readOcrSettings, type OcrSettings } from '../ocr/layout.js';
 import { joinLines, type RecognisedBox } from '../ocr/reading-order.js';
 import { classifyUpsideDown, recognizeCrops, REC_HEIGHT, rotate180, uprightQuad, type Crop } from '../ocr/recognize.js';
+import { sessionOptions } from '../session-options.js';
 import type { TaskContext, TaskHandler } from './index.js';
 
 interface Sessions {
@@ -29,7 +30,7 @@ export async function loadImg2TxtOcr(spec: LoadSpec): Promise<TaskHandler> {
   const dictionary = parseDictionary(readFileSync(settings.dictionary, 'utf8'), settings.useSpaceChar);
   const options: InferenceSession.SessionOptions = {
     graphOptimizationLevel: 'all',
-    ...(spec.threads !== undefined && spec.threads > 0 ? { intraOpNumThreads: spec.threads } : {}),
+    ...sessionOptions(spec),
   };
   const sessions: Sessions = {
     detection: await InferenceSession.create(settings.detection, options),

@@ -39,9 +39,7 @@ export function pickDtype(spec: LoadSpec, base = 'model'): Dtype {
   return 'fp32';
 }
 
-export function sessionOptions(spec: LoadSpec): { intraOpNumThreads?: number } {
-  return spec.threads !== undefined && spec.threads > 0 ? { intraOpNumThreads: spec.threads } : {};
-}
+export { sessionOptions } from '../session-options.js';
 
 /** The folder's config.json, or {} if absent or unreadable (transformers.js reports that better). */
 export function readModelConfig(folder: string): Record<string, unknown> {

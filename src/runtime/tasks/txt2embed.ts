@@ -5,7 +5,7 @@ import { ModelMoraError } from '../../domain/errors.js';
 import type { ItemOutput } from '../../domain/inference.js';
 import type { LoadSpec, RunnerBatch } from '../../domain/runner.js';
 import type { TaskHandler } from './index.js';
-import { checkModelFolder, configureOffline } from './transformers-setup.js';
+import { checkModelFolder, configureOffline, sessionOptions } from './transformers-setup.js';
 
 export type Pooling = 'mean' | 'cls';
 
@@ -58,13 +58,12 @@ export async function loadTxt2Embed(spec: LoadSpec): Promise<TaskHandler> {
   const config = parseTxt2EmbedConfig(spec.config);
   checkModelFolder(spec);
   configureOffline();
-  const threads = spec.threads !== undefined && spec.threads > 0 ? spec.threads : undefined;
   // An absolute path is not a valid Hub id, so transformers.js reads the folder as is.
   const extractor = (await pipeline('feature-extraction', spec.folder, {
     local_files_only: true,
     dtype: pickDtype(spec.folder, config.dtype),
     device: 'cpu',
-    session_options: threads === undefined ? {} : { intraOpNumThreads: threads },
+    session_options: sessionOptions(spec),
   })) as FeatureExtractionPipeline;
   return new Txt2EmbedHandler(extractor, config);
 }

@@ -56,6 +56,7 @@ export async function loadTxt2Img(spec: LoadSpec): Promise<TaskHandler> {
   }
   const pipeline = await DiffusionPipeline.load(spec.folder, {
     ...(spec.threads ? { threads: spec.threads } : {}),
+    ...(spec.spin ? { spin: true } : {}),
     ...(config.scheduler ? { schedulerClass: config.scheduler } : {}),
     ...(config.vaeScalingFactor ? { vaeScalingFactor: config.vaeScalingFactor } : {}),
   });
