@@ -11,6 +11,9 @@ import { compareRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate, formatNumber } from '../harness/stats.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
+import { SETTINGS } from '../../src/config/settings.js';
+
+const defaultOf = (key: string) => SETTINGS.find((s) => s.key === key)?.default;
 
 const SWEEP = [1, 2, 4, 8, 16, 32, 64];
 
@@ -73,7 +76,7 @@ export async function batchingRows(ctx: BenchContext): Promise<RowResult[]> {
         check: (r) => r >= 0.85,
         notes: [
           `B1 sweep (sent/s by batch size): ${sweep.map((s) => `${s.batchSize}: ${formatNumber(s.perSecond)}`).join(', ')}.`,
-          `A's last run: latency p50 ${aLatency[0]} ms, p99 ${aLatency[1]} ms; server default max_batch_size 32, max_delay_ms 2.`,
+          `A's last run: latency p50 ${aLatency[0]} ms, p99 ${aLatency[1]} ms; server defaults max_batch_size ${defaultOf('max_batch_size')}, max_delay_ms ${defaultOf('max_delay_ms')}.`,
           `CPU per sentence (median of runs; client = autocannon in the harness): ${cpu.describe()}.`,
         ],
       }),
