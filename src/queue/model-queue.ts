@@ -74,6 +74,8 @@ interface Pending {
 
 /** Until the first batch is measured, Retry-After assumes this long per batch. */
 const INITIAL_BATCH_MS = 100;
+/** How long after a high-priority request lower levels keep their batches short. */
+const HIGH_TRAFFIC_MS = 1000;
 
 /**
  * One model's dynamic batcher. Requests wait in a bounded priority queue; a batch is formed
@@ -91,6 +93,8 @@ export class ModelQueue {
   private busy = false;
   private delayTimer: { timer: Timer; at: number } | undefined;
   private avgBatchMs = INITIAL_BATCH_MS;
+  /** When the last high-priority request arrived (-Infinity: never). */
+  private lastHighAt = Number.NEGATIVE_INFINITY;
   private idleWaiters: (() => void)[] = [];
 
   constructor(options: ModelQueueOptions) {
@@ -155,6 +159,7 @@ export class ModelQueue {
         onSettled: undefined,
       };
       pending.entry = this.queue.enqueue(pending, request.priority, now);
+      if (request.priority === 'high') this.lastHighAt = now;
       this.waitingItems += request.items.length;
       pending.deadlineTimer = this.options.clock.setTimer(() => this.fail(pending, timedOut()), request.deadline - now);
       if (request.signal) {
@@ -318,14 +323,26 @@ export class ModelQueue {
       const entryLevel = this.queue.effectiveLevel(entry, now);
       if (key === undefined) [key, level] = [pending.key, entryLevel];
       else if (entryLevel !== level) break;
-      else if (pending.key !== key || size + n > this.limits.maxBatchSize) continue;
+      else if (pending.key !== key || size + n > this.batchCap(entryLevel, now)) continue;
       batch.push(pending);
       size += n;
-      if (size >= this.limits.maxBatchSize) break;
+      if (size >= this.batchCap(entryLevel, now)) break;
     }
     for (const pending of expired) this.fail(pending, timedOut());
     for (const pending of batch) this.dequeue(pending);
     return batch;
+  }
+
+  /**
+   * Items a batch of this level may hold. While high-priority requests keep arriving (one in the
+   * last HIGH_TRAFFIC_MS), lower levels batch at most an eighth of max_batch_size: a high request
+   * that arrives mid-batch then waits for a short batch, not a full one. Measured (bench row 7,
+   * MiniLM-cost): p99 of high requests under a low flood 169 ms uncapped, 45 ms at a quarter,
+   * 26 ms at an eighth (17.9 ms alone); the flood's own throughput fell from 352 to 291 req/s.
+   */
+  private batchCap(level: number, now: number): number {
+    const max = this.limits.maxBatchSize;
+    return level > 0 && now - this.lastHighAt < HIGH_TRAFFIC_MS ? Math.max(1, Math.floor(max / 8)) : max;
   }
 
   private depthChanged(): void {

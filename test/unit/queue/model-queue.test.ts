@@ -94,7 +94,7 @@ test('strict priority and FIFO within a level while the runner is busy', async (
 });
 
 test('a batch never mixes priority levels: a high request is not padded with low ones', async () => {
-  const t = setup({ maxBatchSize: 8, maxDelayMs: 0 });
+  const t = setup({ maxBatchSize: 16, maxDelayMs: 0 });
   t.hold();
   const first = t.submit(['running'], 'low');
   await settle();
@@ -103,7 +103,29 @@ test('a batch never mixes priority levels: a high request is not padded with low
   const medium = t.submit(['m1'], 'medium');
   t.letGo();
   await Promise.all([first, high, medium, ...lows]);
-  assert.deepEqual(t.calls.map((c) => t.texts(c)), [['running'], ['h1'], ['m1'], ['l1', 'l2', 'l3', 'l4']]);
+  // The high request also keeps lower levels' batches at an eighth of max_batch_size for a while.
+  assert.deepEqual(t.calls.map((c) => t.texts(c)), [['running'], ['h1'], ['m1'], ['l1', 'l2'], ['l3', 'l4']]);
+});
+
+test('lower levels batch short only while high-priority requests keep arriving', async () => {
+  const t = setup({ maxBatchSize: 16, maxDelayMs: 0 });
+  await t.submit(['h0'], 'high');
+  t.hold();
+  const busy = t.submit(['running'], 'low');
+  await settle();
+  const soon = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].map((w) => t.submit([w], 'low'));
+  t.letGo();
+  await Promise.all([busy, ...soon]);
+  assert.deepEqual(t.calls.slice(2).map((c) => t.texts(c)), [['a1', 'a2'], ['a3', 'a4'], ['a5', 'a6']]);
+
+  await t.clock.advance(1000);
+  t.hold();
+  const busy2 = t.submit(['running'], 'low');
+  await settle();
+  const later = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'].map((w) => t.submit([w], 'low'));
+  t.letGo();
+  await Promise.all([busy2, ...later]);
+  assert.deepEqual(t.texts(t.calls.at(-1)!), ['b1', 'b2', 'b3', 'b4', 'b5', 'b6']);
 });
 
 test('requests are never split; one larger than max_batch_size runs alone', async () => {
