@@ -1,8 +1,7 @@
 import path from 'node:path';
 import { resolveConfig, type Config } from '../config/config.js';
-import { createSource } from '../hub/source.js';
 import { openProject, type Project } from '../project/project.js';
-import type { SyncDeps } from '../project/sync.js';
+import { sourceFactory, type SyncDeps } from '../project/sync.js';
 import { ModelStore } from '../store/model-store.js';
 import type { GlobalOptions } from './global-options.js';
 import { Output } from './render/output.js';
@@ -42,14 +41,7 @@ export async function openContext(options: GlobalOptions, signal?: AbortSignal):
   const store = new ModelStore(config.home);
   const deps: SyncDeps = {
     store,
-    sourceFor: (spec) =>
-      createSource(spec.ref, {
-        ...(spec.sourceText !== undefined ? { source: spec.sourceText } : {}),
-        hubUrl: config.hub_url,
-        token: config.hf_token,
-        baseDir: project.dir,
-        spoolDir: store.spoolDir,
-      }),
+    sourceFor: sourceFactory(config, project.dir, store.spoolDir),
   };
   if (signal) deps.signal = signal;
   return { output: outputFor(options), project, config, store, deps };

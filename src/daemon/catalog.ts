@@ -2,11 +2,11 @@ import type { Config } from '../config/config.js';
 import { parseDuration } from '../config/duration.js';
 import { ModelMoraError } from '../domain/errors.js';
 import { ModelRef } from '../domain/model-ref.js';
-import { createSource, type ModelSource } from '../hub/source.js';
+import type { ModelSource } from '../hub/source.js';
 import { toApiLockFile, LOCK_VERSION, type LockEntry } from '../project/lockfile.js';
 import type { ModelSpec } from '../project/manifest.js';
 import type { Project } from '../project/project.js';
-import { lockedSnapshot, pullEntry, resolveEntry } from '../project/sync.js';
+import { lockedSnapshot, pullEntry, resolveEntry, sourceFactory } from '../project/sync.js';
 import type { ApiLockFile } from '../api/rest/app.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ModelServingSpec } from '../scheduler/serving-spec.js';
@@ -34,8 +34,10 @@ export class ModelCatalog {
   private readonly downloads = new Map<string, Promise<void>>();
   /** Serving specs of models whose files are in place, keyed by id, valid for one updated_at. */
   private readonly ready = new Map<string, { updatedAt: string; spec: ModelServingSpec }>();
+  private readonly sourceFor: (spec: ModelSpec) => ModelSource;
 
   constructor(private readonly deps: CatalogDeps) {
+    this.sourceFor = sourceFactory(deps.config, deps.project?.dir ?? process.cwd(), deps.store.spoolDir);
     for (const spec of deps.project?.manifest.models ?? []) this.specs.set(spec.id, spec);
     for (const entry of deps.project?.lock?.models ?? []) this.entries.set(entry.model_id, entry);
   }
@@ -98,7 +100,7 @@ export class ModelCatalog {
     for (const record of data) {
       let entry = this.entries.get(record.model_id);
       if (!entry) {
-        entry = await resolveEntry(this.specOf(record), { sourceFor: (s) => this.sourceFor(s) });
+        entry = await resolveEntry(this.specOf(record), { sourceFor: this.sourceFor });
         this.entries.set(record.model_id, entry);
       }
       models.push(entry);
@@ -140,7 +142,7 @@ export class ModelCatalog {
 
   private async fetch(record: ModelRecord, signal: AbortSignal): Promise<void> {
     const spec = this.specOf(record);
-    const sync = { store: this.deps.store, sourceFor: (s: ModelSpec) => this.sourceFor(s), signal };
+    const sync = { store: this.deps.store, sourceFor: this.sourceFor, signal };
     const entry = this.entries.get(record.model_id) ?? (await resolveEntry(spec, sync));
     await pullEntry(spec, entry, sync, {
       onEvent: (modelId, event) => {
@@ -197,17 +199,5 @@ export class ModelCatalog {
       keepAliveMs: record.keep_alive === undefined ? undefined : parseDuration(record.keep_alive),
       preload: record.preload,
     };
-  }
-
-  private sourceFor(spec: ModelSpec): ModelSource {
-    const { config, store, project } = this.deps;
-    return createSource(spec.ref, {
-      ...(spec.source.kind === 'local' ? { source: spec.source.path } : {}),
-      ...(spec.source.kind === 'url' ? { sourceUrl: spec.source.url } : {}),
-      hubUrl: config.hub_url,
-      token: config.hf_token,
-      baseDir: project?.dir ?? process.cwd(),
-      spoolDir: store.spoolDir,
-    });
   }
 }

@@ -1,5 +1,6 @@
 import { ModelMoraError } from '../domain/errors.js';
-import type { ModelSource, Snapshot } from '../hub/source.js';
+import type { Config } from '../config/config.js';
+import { createSource, type ModelSource, type Snapshot } from '../hub/source.js';
 import type { ModelStore, PullEvent, VerifyReport } from '../store/model-store.js';
 import { buildLockEntry, diffLock, type LockEntry, type LockFile } from './lockfile.js';
 import type { Manifest, ModelSpec } from './manifest.js';
@@ -18,6 +19,21 @@ export interface SyncDeps {
   /** Builds the source of one yaml entry (hub, folder or URL) from the resolved config. */
   sourceFor(spec: ModelSpec): ModelSource;
   signal?: AbortSignal;
+}
+
+/**
+ * The one way a yaml entry becomes its source (hub, folder or URL): the CLI and the daemon both
+ * use it, so a model resolves the same whichever of them fetches it.
+ */
+export function sourceFactory(config: Pick<Config, 'hub_url' | 'hf_token'>, baseDir: string, spoolDir: string): (spec: ModelSpec) => ModelSource {
+  return (spec) =>
+    createSource(spec.ref, {
+      ...(spec.sourceText !== undefined ? { source: spec.sourceText } : {}),
+      hubUrl: config.hub_url,
+      token: config.hf_token,
+      baseDir,
+      spoolDir,
+    });
 }
 
 export async function resolveEntry(spec: ModelSpec, deps: Pick<SyncDeps, 'sourceFor'>): Promise<LockEntry> {
