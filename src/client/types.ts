@@ -5,67 +5,22 @@ import type { Priority, TaskType } from '../domain/task-type.js';
 
 /**
  * The REST API's request and answer shapes (API document §2), as a client sees them. Type-only
- * imports from domain keep this file free of runtime code, so the package entry stays light.
+ * imports (domain, registry) keep this file free of runtime code, so the package entry stays light.
  */
 
 export type { JobState, ModelStatus, Priority, QueueDepth, TaskType };
 
-export type ModelState = 'registered' | 'downloading' | 'ready' | 'failed';
-
-export interface ResourceRequirements {
-  memory_mb?: number;
-  gpu_vram_mb?: number;
-  cpu_threads?: number;
-}
-
-/** §2.3.1 RegisterModelRequest. */
-export interface RegisterModelRequest {
-  model_id: string;
-  task_type: TaskType;
-  version?: string;
-  display_name?: string;
-  description?: string;
-  source_url?: string;
-  resource_requirements?: ResourceRequirements;
-  config?: Record<string, unknown>;
-}
-
-/** §2.3.4 UpdateModelRequest. */
-export interface UpdateModelRequest {
-  display_name?: string;
-  description?: string;
-  config?: Record<string, unknown>;
-  resource_requirements?: ResourceRequirements;
-}
-
-/** §2.3.1 ModelResponse (`error` is an addition: why the last download failed). */
-export interface ModelResponse {
-  model_id: string;
-  version: string;
-  task_type: TaskType;
-  display_name?: string;
-  description?: string;
-  status: ModelState;
-  resource_requirements: ResourceRequirements;
-  config: Record<string, unknown>;
-  created_at: string;
-  updated_at: string;
-  error?: string;
-}
-
-export interface ListModelsQuery {
-  task_type?: TaskType;
-  status?: ModelState;
-  page?: number;
-  page_size?: number;
-}
-
-export interface PaginationMeta {
-  total: number;
-  page: number;
-  page_size: number;
-  total_pages: number;
-}
+// The registry's shapes are the wire's shapes: one declaration, re-exported as types only.
+export type {
+  ListQuery as ListModelsQuery,
+  ModelResponse,
+  ModelState,
+  PaginationMeta,
+  RegisterInput as RegisterModelRequest,
+  ResourceRequirements,
+  UpdateInput as UpdateModelRequest,
+} from '../store/registry.js';
+import type { ModelResponse, PaginationMeta } from '../store/registry.js';
 
 export interface ModelList {
   data: ModelResponse[];
