@@ -63,16 +63,7 @@ export function registryService(deps: GrpcDeps, options: UnaryOptions): UntypedS
       const task = taskTypeOf(request.task_type);
       if (!task) errors.push({ field: 'task_type', message: 'is required (one of TASK_TYPE_TXT2EMBED ... TASK_TYPE_TXT2TXT)' });
       const input: RegisterInput = { model_id: request.model_id, task_type: task ?? 'txt2embed' };
-      for (const key of ['version', 'display_name', 'description', 'source_url'] as const) {
-        const value = request[key];
-        if (value === '') continue;
-        if (value.length > LIMITS[key]) errors.push({ field: key, message: `must be at most ${LIMITS[key]} characters` });
-        else input[key] = value;
-      }
-      const resources = resourcesOf(request.resource_requirements, errors);
-      if (resources) input.resource_requirements = resources;
-      const config = fromStruct(request.config, 'config', deps.config.max_json_depth);
-      if (config) input.config = config;
+      readModelFields(request, ['version', 'display_name', 'description', 'source_url'], input, errors, deps.config.max_json_depth);
       if (errors.length > 0) throw validationError(errors);
       return toModelMessage(toModelResponse(await registerModel(registry, input)));
     }),
@@ -103,16 +94,7 @@ export function registryService(deps: GrpcDeps, options: UnaryOptions): UntypedS
       const id = ModelRef.parse(request.model_id).id;
       const errors: FieldError[] = [];
       const changes: UpdateInput = {};
-      for (const key of ['display_name', 'description'] as const) {
-        const value = request[key];
-        if (value === '') continue;
-        if (value.length > LIMITS[key]) errors.push({ field: key, message: `must be at most ${LIMITS[key]} characters` });
-        else changes[key] = value;
-      }
-      const resources = resourcesOf(request.resource_requirements, errors);
-      if (resources) changes.resource_requirements = resources;
-      const config = fromStruct(request.config, 'config', deps.config.max_json_depth);
-      if (config) changes.config = config;
+      readModelFields(request, ['display_name', 'description'], changes, errors, deps.config.max_json_depth);
       if (errors.length > 0) throw validationError(errors);
       return toModelMessage(toModelResponse(await registry.update(id, changes)));
     }),
@@ -145,6 +127,29 @@ export function registryService(deps: GrpcDeps, options: UnaryOptions): UntypedS
 }
 
 /** Zeros are "not given" (proto3); negative numbers are refused, as REST's minimum: 0 does. */
+/**
+ * The fields RegisterModel and UpdateModel share: strings within their limits ('' means unset
+ * in proto3), resource requirements and the config Struct, copied into `target`.
+ */
+function readModelFields(
+  request: Partial<Record<keyof typeof LIMITS, string>> & { resource_requirements: ResourcesMessage | null; config: ProtoStruct | null },
+  keys: readonly (keyof typeof LIMITS)[],
+  target: { [K in keyof typeof LIMITS]?: string } & Pick<UpdateInput, 'resource_requirements' | 'config'>,
+  errors: FieldError[],
+  maxDepth: number,
+): void {
+  for (const key of keys) {
+    const value = request[key] ?? '';
+    if (value === '') continue;
+    if (value.length > LIMITS[key]) errors.push({ field: key, message: `must be at most ${LIMITS[key]} characters` });
+    else target[key] = value;
+  }
+  const resources = resourcesOf(request.resource_requirements, errors);
+  if (resources) target.resource_requirements = resources;
+  const config = fromStruct(request.config, 'config', maxDepth);
+  if (config) target.config = config;
+}
+
 function resourcesOf(message: ResourcesMessage | null, errors: FieldError[]): ResourceRequirements | undefined {
   if (!message) return undefined;
   const out: ResourceRequirements = {};
