@@ -25,6 +25,9 @@ export const ResourceRequirements = {
   },
 } as const;
 
+/** One entry of validation_errors: the offending field and what is wrong with it. */
+const FieldErrorItem = { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } as const;
+
 export const ErrorResponse = {
   $id: 'Error',
   type: 'object',
@@ -37,7 +40,7 @@ export const ErrorResponse = {
     validation_errors: {
       type: 'array',
       description: 'Present when error_code is VALIDATION_ERROR: one entry per offending field',
-      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+      items: FieldErrorItem,
     },
   },
 } as const;
@@ -53,7 +56,7 @@ export const ValidationErrorResponse = {
     trace_id: { type: 'string', format: 'uuid' },
     validation_errors: {
       type: 'array',
-      items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } },
+      items: FieldErrorItem,
     },
   },
 } as const;
