@@ -3,6 +3,8 @@
  * flight, POSTing JSON bodies taken round-robin from a list, for `seconds`.
  */
 import type autocannonFn from 'autocannon';
+import { withCpu, type CpuPerUnit } from '../harness/cpu.js';
+import type { BenchDaemon } from '../harness/daemon.js';
 
 /** autocannon is a devDependency; load it on first use so a missing install says what to do. */
 async function loadAutocannon(): Promise<typeof autocannonFn> {
@@ -63,4 +65,22 @@ export function requireClean(what: string, r: RestLoadResult): number {
   const bad = r.non2xx + r.errors;
   if (bad > 0 && bad > r.ok * 0.001) throw new Error(`${what}: ${r.non2xx} non-2xx and ${r.errors} errors against ${r.ok} ok`);
   return r.perSecond;
+}
+
+/**
+ * One measured run of ModelMora REST (the A side of rows 1-3b): the load, its latency and the
+ * CPU its daemon, runner and this harness (the client) spent, added to `cpu` per request.
+ */
+export async function modelMoraRestRun(
+  daemon: Pick<BenchDaemon, 'pid' | 'runnerPids' | 'inferUrl'>,
+  modelId: string,
+  load: Omit<RestLoad, 'url'>,
+  cpu: CpuPerUnit,
+): Promise<{ reqPerSecond: number; latency: [number, number] }> {
+  const { result: r, cpu: spent } = await withCpu(
+    { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => [process.pid] },
+    () => restLoad({ ...load, url: daemon.inferUrl(modelId) }),
+  );
+  for (const [name, ms] of Object.entries(spent)) cpu.add(`ModelMora ${name}`, ms, r.ok);
+  return { reqPerSecond: requireClean('ModelMora REST', r), latency: [r.latencyP50Ms, r.latencyP99Ms] };
 }

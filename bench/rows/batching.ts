@@ -10,7 +10,7 @@ import { DIST_BENCH, MINILM_ID, type BenchContext } from '../harness/context.js'
 import { compareRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate, formatNumber } from '../harness/stats.js';
-import { requireClean, restLoad } from '../load/rest-load.js';
+import { modelMoraRestRun, requireClean, restLoad } from '../load/rest-load.js';
 import { SETTINGS } from '../../src/config/settings.js';
 
 const defaultOf = (key: string) => SETTINGS.find((s) => s.key === key)?.default;
@@ -41,13 +41,9 @@ export async function batchingRows(ctx: BenchContext): Promise<RowResult[]> {
     const results = await alternate(
       {
         modelmora: async () => {
-          const { result: r, cpu: spent } = await withCpu(
-            { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => harness },
-            () => restLoad(load(daemon.inferUrl(MINILM_ID))),
-          );
-          aLatency = [r.latencyP50Ms, r.latencyP99Ms];
-          for (const [name, ms] of Object.entries(spent)) cpu.add(`ModelMora ${name}`, ms, r.ok);
-          return requireClean('ModelMora REST', r);
+          const run = await modelMoraRestRun(daemon, MINILM_ID, { bodies, connections: ctx.connections, seconds: ctx.loadSeconds }, cpu);
+          aLatency = run.latency;
+          return run.reqPerSecond;
         },
         inProcess: async () => {
           const { result: r, cpu: spent } = await withCpu({ inProcess: () => [inProcess.pid] }, () =>

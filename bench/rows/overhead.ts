@@ -11,7 +11,7 @@ import { DEMO_ID, DEMO_MODEL } from '../harness/daemon.js';
 import { compareRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate } from '../harness/stats.js';
-import { requireClean, restLoad } from '../load/rest-load.js';
+import { modelMoraRestRun, requireClean, restLoad } from '../load/rest-load.js';
 
 export async function overheadRows(ctx: BenchContext): Promise<RowResult[]> {
   const daemon = await ctx.mainDaemon();
@@ -26,13 +26,9 @@ export async function overheadRows(ctx: BenchContext): Promise<RowResult[]> {
     const results = await alternate(
       {
         modelmora: async () => {
-          const { result: r, cpu: spent } = await withCpu(
-            { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => harness },
-            () => restLoad(load(daemon.inferUrl(DEMO_ID))),
-          );
-          aLatency = [r.latencyP50Ms, r.latencyP99Ms];
-          for (const [name, ms] of Object.entries(spent)) cpu.add(`ModelMora ${name}`, ms, r.ok);
-          return requireClean('ModelMora REST', r);
+          const run = await modelMoraRestRun(daemon, DEMO_ID, { bodies, connections: ctx.connections, seconds: ctx.loadSeconds }, cpu);
+          aLatency = run.latency;
+          return run.reqPerSecond;
         },
         fixed: async () => {
           const { result: r, cpu: spent } = await withCpu({ server: () => [fixed.pid], client: () => harness }, () => restLoad(load(fixed.info.url)));
