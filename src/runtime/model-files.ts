@@ -77,12 +77,20 @@ export function externalDataLocations(file: string, shownName: string): string[]
   try {
     const reader = new FileReader(fd, statSync(file).size, shownName);
     const out: string[] = [];
-    reader.walk(0, reader.size, 'model', 0, out);
+    const fields = new Set<number>();
+    reader.walk(0, reader.size, 'model', 0, out, fields);
+    // Every ONNX model states its IR version (field 1) and holds a graph (field 7); a few
+    // random bytes can parse as protobuf, but not as that.
+    if (!fields.has(IR_VERSION_TAG) || !fields.has(GRAPH_TAG)) throw reader.malformed();
     return out;
   } finally {
     closeSync(fd);
   }
 }
+
+/** ModelProto.ir_version (field 1, varint) and ModelProto.graph (field 7, length-delimited). */
+const IR_VERSION_TAG = (1 << 3) | 0;
+const GRAPH_TAG = (7 << 3) | 2;
 
 type Kind = 'model' | 'graph' | 'node' | 'function' | 'attribute' | 'sparse' | 'tensor' | 'entry';
 
@@ -108,7 +116,8 @@ class FileReader {
     private readonly name: string,
   ) {}
 
-  walk(start: number, end: number, kind: Kind, depth: number, out: string[]): void {
+  /** `fields` (top level only) collects the tags (field and wire type) present, empty messages left out. */
+  walk(start: number, end: number, kind: Kind, depth: number, out: string[], fields?: Set<number>): void {
     if (depth > MAX_NESTING) throw bad(`'${this.name}' nests graphs deeper than ${MAX_NESTING} levels`);
     let at = start;
     let key: string | undefined;
@@ -121,6 +130,7 @@ class FileReader {
       switch (wire) {
         case 0:
           at = this.varint(at, end)[1];
+          fields?.add(tag);
           break;
         case 1:
           at += 8;
@@ -132,6 +142,7 @@ class FileReader {
           const [length, afterLength] = this.varint(at, end);
           at = afterLength;
           if (at + length > end) throw this.malformed();
+          if (length > 0) fields?.add(tag);
           const child = CHILDREN[kind][field];
           if (child) this.walk(at, at + length, child, depth + 1, out);
           else if (kind === 'entry' && (field === 1 || field === 2) && length <= 4096) {
@@ -176,7 +187,7 @@ class FileReader {
     return this.window.subarray(at - this.windowAt, at - this.windowAt + length);
   }
 
-  private malformed(): ModelMoraError {
+  malformed(): ModelMoraError {
     return bad(`'${this.name}' is not a valid ONNX file (truncated or corrupt)`);
   }
 }
