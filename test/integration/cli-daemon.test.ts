@@ -118,7 +118,8 @@ describe('CLI daemon commands against a real detached daemon', () => {
     const cli = new URL('../../../bin/modelmora.js', import.meta.url).pathname;
     const child = spawn('script', ['-qfec', `stty cols 120 rows 30; ${JSON.stringify(process.execPath)} ${JSON.stringify(cli)} top --interval 0.3`, '/dev/null'], {
       cwd: w.dir,
-      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MODELMORA_|HF_)/.test(k))), MODELMORA_HOME: w.home },
+      // CI runners set CI=true, and ink then holds every frame back until exit; a user's terminal does not.
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^(MODELMORA_|HF_|CI$|CONTINUOUS_INTEGRATION$)/.test(k))), MODELMORA_HOME: w.home },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let screen = '';
