@@ -32,7 +32,7 @@ export interface ModelQueueOptions extends BatchLimits {
    * `deadline` is the latest deadline among waiting requests: a runner that cannot be ready by
    * then (restart backoff) may fail at once instead of letting everyone time out.
    */
-  acquire: (deadline: number) => Promise<BatchLease>;
+  acquire: (deadline: number) => BatchLease | Promise<BatchLease>;
   onDepth?: (depth: Record<Priority, number>) => void;
   onBatch?: (batch: { items: number; requests: number; inferenceMs: number }) => void;
 }
@@ -237,7 +237,9 @@ export class ModelQueue {
     this.busy = true;
     let lease: BatchLease;
     try {
-      lease = await this.options.acquire(this.latestDeadline());
+      // A loaded model's lease comes back at once: no await, so the batch goes out in this tick.
+      const got = this.options.acquire(this.latestDeadline());
+      lease = got instanceof Promise ? await got : got;
     } catch (err) {
       // Everyone waiting was waiting on this runner: they share its failure (no memory, load failed).
       this.busy = false;
@@ -264,31 +266,38 @@ export class ModelQueue {
         if (batch.every((p) => p.settled)) abandon.abort();
       };
     }
+    let outcome: { result: RunnerBatchResult } | { error: ModelMoraError };
     try {
       const result = await lease.run({ items, parameters: batch[0]!.request.parameters }, abandon.signal, routeProgress(batch));
       if (result.outputs.length !== items.length) {
         throw new ModelMoraError('INFERENCE_FAILED', `Runner returned ${result.outputs.length} outputs for ${items.length} inputs`);
       }
-      this.avgBatchMs = 0.8 * this.avgBatchMs + 0.2 * Math.max(0, this.options.clock.now() - startedAt);
-      this.options.onBatch?.({ items: items.length, requests: batch.length, inferenceMs: result.inferenceMs });
-      let offset = 0;
-      for (const pending of batch) {
-        const n = pending.request.items.length;
-        const outputs = result.outputs.slice(offset, offset + n);
-        offset += n;
-        if (pending.settled) continue; // timed out or cancelled while running: its output is dropped
-        this.finish(pending);
-        pending.resolve({ outputs, batchSize: items.length, inferenceMs: result.inferenceMs, queueMs: startedAt - pending.arrivedAt });
-      }
+      outcome = { result };
     } catch (err) {
-      const error = toModelMoraError(err, 'INFERENCE_FAILED');
-      for (const pending of batch) this.fail(pending, error);
-    } finally {
-      for (const pending of batch) pending.onSettled = undefined;
-      this.inFlightRequests -= batch.length;
-      lease.release();
-      this.busy = false;
-      this.schedule();
+      outcome = { error: toModelMoraError(err, 'INFERENCE_FAILED') };
+    }
+    for (const pending of batch) pending.onSettled = undefined;
+    this.inFlightRequests -= batch.length;
+    lease.release();
+    this.busy = false;
+    // The runner gets its next batch before this one's answers go out: writing a few dozen HTTP
+    // answers takes milliseconds that the runner would otherwise spend idle.
+    this.schedule();
+    if ('error' in outcome) {
+      for (const pending of batch) this.fail(pending, outcome.error);
+      return;
+    }
+    const { result } = outcome;
+    this.avgBatchMs = 0.8 * this.avgBatchMs + 0.2 * Math.max(0, this.options.clock.now() - startedAt);
+    this.options.onBatch?.({ items: items.length, requests: batch.length, inferenceMs: result.inferenceMs });
+    let offset = 0;
+    for (const pending of batch) {
+      const n = pending.request.items.length;
+      const outputs = result.outputs.slice(offset, offset + n);
+      offset += n;
+      if (pending.settled) continue; // timed out or cancelled while running: its output is dropped
+      this.finish(pending);
+      pending.resolve({ outputs, batchSize: items.length, inferenceMs: result.inferenceMs, queueMs: startedAt - pending.arrivedAt });
     }
   }
 

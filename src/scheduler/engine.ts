@@ -210,7 +210,10 @@ export class ServingEngine implements Engine {
         ...limits,
         agingMs: this.config.priority_aging_ms,
         clock: this.clock,
-        acquire: (deadline) => this.residency.acquire(this.specs.get(modelId)!, deadline),
+        acquire: (deadline) => {
+          const spec = this.specs.get(modelId)!;
+          return this.residency.leaseIfLoaded(spec) ?? this.residency.acquire(spec, deadline);
+        },
         onDepth: (depth) => notify(this.observer, 'queueDepth', modelId, depth),
         onBatch: (batch) => notify(this.observer, 'batchRun', { modelId, ...batch }),
       });

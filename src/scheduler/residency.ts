@@ -71,13 +71,19 @@ export class Residency {
           details: { retry_after_seconds: retryAfter },
         });
       }
-      if (entry?.state === 'loaded' && entry.handle) {
-        entry.spec = spec;
-        return this.lease(entry, entry.handle);
-      }
+      const ready = this.leaseIfLoaded(spec);
+      if (ready) return ready;
       await this.ensureLoad(spec);
     }
     throw new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${spec.load.modelId} was unloaded while starting; retry`);
+  }
+
+  /** acquire's common case without a promise: the model is loaded and not being unloaded. */
+  leaseIfLoaded(spec: ModelServingSpec): RunnerLease | undefined {
+    const entry = this.entries.get(spec.load.modelId);
+    if (!entry || entry.unloading || entry.state !== 'loaded' || !entry.handle) return undefined;
+    entry.spec = spec;
+    return this.lease(entry, entry.handle);
   }
 
   /** Loads the model if it is not loaded (explicit load, preload); it then idles under keep-alive. */
