@@ -6,6 +6,7 @@
  *   plumbing-vit-tiny             ViT-shaped image encoder        (image-feature-extraction)
  *   plumbing-vit-gpt2-captioner   ViT encoder + GPT-2 decoder     (image-to-text)
  *   plumbing-gpt2-tiny            one-layer GPT-2 with a KV cache (text-generation)
+ *   plumbing-t5-tiny              T5-shaped encoder + decoder     (text2text-generation)
  */
 import { rmSync } from 'node:fs';
 import path from 'node:path';
@@ -16,6 +17,8 @@ import { encodeOnnxModel } from './onnx/onnx-model.js';
 import { buildByteBpe, byteBpeTokenizerConfigJson, byteBpeTokenizerJson, readableTokenIds } from './fixtures/byte-bpe-tokenizer.js';
 import { decoderGraph } from './fixtures/decoder-graph.js';
 import { plumbingCard } from './fixtures/plumbing-card.js';
+import { textEncoderGraph } from './fixtures/text-encoder-graph.js';
+import { buildUnigram, readableUnigramIds, unigramTokenizerConfigJson, unigramTokenizerJson } from './fixtures/unigram-tokenizer.js';
 import { vitConfig, vitGraph, vitPreprocessorConfig, type VitSpec } from './fixtures/vit-graph.js';
 
 /** Words the generators can emit, so outputs read as (meaningless) text. */
@@ -125,10 +128,48 @@ export function buildCaptioner(): ModelFiles {
   ]));
 }
 
+export function buildT5(): ModelFiles {
+  const vocab = buildUnigram(FIXTURE_WORDS);
+  const readable = readableUnigramIds(vocab, FIXTURE_WORDS);
+  const banned = new Set(vocab.pieces.map((_p, id) => id).filter((id) => !readable.has(id)));
+  const hidden = 32;
+  const V = vocab.pieces.length;
+  const ids = { decoder_start_token_id: vocab.padId, eos_token_id: vocab.eosId, pad_token_id: vocab.padId };
+  const config = {
+    model_type: 't5',
+    architectures: ['T5ForConditionalGeneration'],
+    is_encoder_decoder: true,
+    vocab_size: V,
+    d_model: hidden,
+    d_kv: hidden,
+    d_ff: hidden,
+    num_layers: 1,
+    num_decoder_layers: 1,
+    num_heads: 1,
+    n_positions: MAX_POSITIONS,
+    tie_word_embeddings: false,
+    ...ids,
+  };
+  return sorted(new Map([
+    ['README.md', text(plumbingCard({
+      name: 'plumbing-t5-tiny', task: 'txt2txt (encoder-decoder)', pipeline: 'text2text-generation',
+      what: `A T5-shaped encoder-decoder (hidden ${hidden}, one head, ${V} SentencePiece-style Unigram pieces): a one-layer encoder (token + position embeddings, no attention) and a one-layer decoder with a real self-attention KV cache and cross-attention over the encoder states, in the input/output names of an optimum \`decoder_model_merged\` export (without its \`use_cache_branch\`). Its logits are biased so it only ever emits a fixed list of English words, '.' and ',' (never </s>): the output is a meaningless word salad that depends on the prompt and always runs to max_tokens.`,
+      files: '`config.json` (model_type t5, is_encoder_decoder), `generation_config.json`, `tokenizer.json` (Unigram, appends </s>) and `tokenizer_config.json` (T5Tokenizer), `onnx/encoder_model.onnx`, `onnx/decoder_model_merged.onnx`.',
+    }))],
+    ['config.json', text(json(config))],
+    ['generation_config.json', text(json({ ...ids, max_length: MAX_POSITIONS }))],
+    ['onnx/decoder_model_merged.onnx', encodeOnnxModel(decoderGraph({ vocabSize: V, hidden, maxPositions: MAX_POSITIONS, encoderHidden: hidden, crossAttention: true, banned, seed: 41, embeddingScale: 2, logitScale: 1.5 }))],
+    ['onnx/encoder_model.onnx', encodeOnnxModel(textEncoderGraph({ vocabSize: V, hidden, maxPositions: MAX_POSITIONS, seed: 43 }))],
+    ['tokenizer.json', text(unigramTokenizerJson(vocab))],
+    ['tokenizer_config.json', text(unigramTokenizerConfigJson(MAX_POSITIONS))],
+  ]));
+}
+
 export const PLUMBING_MODELS: Record<string, () => ModelFiles> = {
   'plumbing-vit-tiny': buildVit,
   'plumbing-vit-gpt2-captioner': buildCaptioner,
   'plumbing-gpt2-tiny': buildGpt2,
+  'plumbing-t5-tiny': buildT5,
 };
 
 function main(): void {
