@@ -15,6 +15,7 @@ import { parseSse } from '../support/sse.js';
 const VIT = 'plumbing/vit-tiny';
 const CAPTIONER = 'plumbing/vit-gpt2-captioner';
 const GPT2 = 'plumbing/gpt2-tiny';
+const T5 = 'plumbing/t5-tiny';
 
 interface Answer {
   output_data: { embedding?: number[]; embeddings?: number[][]; text?: string; texts?: string[] };
@@ -34,6 +35,7 @@ describe('task types through a real daemon', () => {
         { id: VIT, task: 'img2embed', source: `${FIXTURE_MODELS}plumbing-vit-tiny` },
         { id: CAPTIONER, task: 'img2txt', source: `${FIXTURE_MODELS}plumbing-vit-gpt2-captioner` },
         { id: GPT2, task: 'txt2txt', source: `${FIXTURE_MODELS}plumbing-gpt2-tiny` },
+        { id: T5, task: 'txt2txt', source: `${FIXTURE_MODELS}plumbing-t5-tiny` },
       ],
     });
     c = grpcClients(daemon.grpcPort!);
@@ -123,6 +125,26 @@ describe('task types through a real daemon', () => {
     const expected = a.slice(0, a.indexOf(` ${stopWord}`));
     assert.equal(stopEvents.filter(([e]) => e === 'token').map(([, d]) => (d as { token: string }).token).join(''), expected);
     assert.equal((stopEvents.at(-1)![1] as Answer).output_data.text, expected);
+  });
+
+  test('txt2txt encoder-decoder (t5): seeded text, a list answers each prompt in order, stream: true yields its tokens', async () => {
+    const parameters = { max_tokens: 10, temperature: 0.9, seed: 5 };
+    const prompts = ['Once upon a time', 'hello world', 'the red cat sees a blue dog'];
+    const singles: string[] = [];
+    for (const text of prompts) singles.push((await infer(T5, { input_data: { text }, parameters })).output_data.text!);
+    assert.equal(new Set(singles).size, prompts.length, `each prompt its own text: ${singles.join(' | ')}`);
+    for (const text of singles) assert.match(text, /^[a-z., ]+$/, text);
+    assert.equal((await infer(T5, { input_data: { text: prompts[0] }, parameters })).output_data.text, singles[0], 'same seed, same text');
+    const list = await infer(T5, { input_data: { text: prompts }, parameters });
+    assert.deepEqual(list.output_data.texts, singles);
+
+    const res = await post(T5, { input_data: { text: prompts[1] }, parameters, stream: true });
+    assert.equal(res.status, 200);
+    const events = parseSse(await res.text());
+    const tokens = events.filter(([e]) => e === 'token').map(([, d]) => (d as { token: string }).token);
+    assert.equal(tokens.length, 10, 'one event per generated token');
+    assert.equal(tokens.join(''), singles[1]);
+    assert.equal((events.at(-1)![1] as Answer).output_data.text, singles[1]);
   });
 
   test('txt2txt over gRPC InferStream: token messages, then the final response with the same text', async () => {
