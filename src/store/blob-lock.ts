@@ -39,7 +39,7 @@ export async function acquireBlobLock(lockPath: string, opts: LockOptions = {}):
     const held = await tryCreate(lockPath);
     if (held) return held;
     if (await isStale(lockPath, staleMs)) {
-      await fs.rm(lockPath, { force: true });
+      await breakStale(lockPath, staleMs);
       continue;
     }
     if (opts.done && (await opts.done())) return null;
@@ -72,6 +72,29 @@ async function tryCreate(lockPath: string): Promise<HeldLock | null> {
       await fs.rm(lockPath, { force: true });
     },
   };
+}
+
+/**
+ * Removes a stale lock while holding `<lock>.break`, after judging it stale again: two waiters
+ * that both found it stale must not both remove it, or the slower one removes the lock the
+ * faster one has just created and both go on to write the blob.
+ */
+async function breakStale(lockPath: string, staleMs: number): Promise<void> {
+  const breaker = `${lockPath}.break`;
+  try {
+    await (await fs.open(breaker, 'wx')).close();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    // Another waiter is breaking it. A breaker left behind by a killed process goes once it is old.
+    const stat = await fs.stat(breaker).catch(() => undefined);
+    if (stat && Date.now() - stat.mtimeMs > staleMs) await fs.rm(breaker, { force: true });
+    return;
+  }
+  try {
+    if (await isStale(lockPath, staleMs)) await fs.rm(lockPath, { force: true });
+  } finally {
+    await fs.rm(breaker, { force: true });
+  }
 }
 
 async function isStale(lockPath: string, staleMs: number): Promise<boolean> {
