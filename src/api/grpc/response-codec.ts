@@ -35,6 +35,18 @@ export function withFastResponses(definition: ServiceDefinition): ServiceDefinit
   return out;
 }
 
+/**
+ * The client's side: the InferenceService definition (from proto-loader) with its InferenceResponse
+ * methods on the fast decoder, so embeddings arrive as Float32Arrays rather than number arrays.
+ */
+export function withFastDecoding(definition: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    out[name] = responseTypeName(method) === 'InferenceResponse' ? { ...method, responseDeserialize: inferenceResponseDeserializer(method.responseDeserialize as Deserialize) } : method;
+  }
+  return out;
+}
+
 /** proto-loader puts the response's DescriptorProto on each method (not in grpc-js's type). */
 function responseTypeName(method: MethodDefinition<unknown, unknown>): string | undefined {
   const type = (method as { responseType?: { type?: { name?: unknown } } }).responseType?.type;
