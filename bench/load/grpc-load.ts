@@ -18,9 +18,12 @@ interface InferRequest {
   priority?: string;
 }
 interface InferResponse {
-  output_data?: { embedding?: { values: number[] }; embedding_batch?: { embeddings: { values: number[] }[] } };
+  output_data?: { embedding?: { values: ArrayLike<number> }; embedding_batch?: { embeddings: { values: ArrayLike<number> }[] } };
   error?: { code: string; message: string } | null;
 }
+
+/** An open InferStream call, from this file's client or the product's (src/client createGrpcClients). */
+export type InferStreamCall = grpc.ClientDuplexStream<InferRequest, InferResponse>;
 
 export interface InferenceClient {
   infer(request: InferRequest): Promise<InferResponse>;
@@ -81,14 +84,15 @@ export async function grpcUnaryLoad(
 }
 
 /**
- * InferStream: each request is a batch of texts whose answer is about `expectBytes` of floats;
- * `window` requests stay in flight. Returns payload MB/s (float bytes received).
+ * InferStream on the call `open` starts: each request is a batch of texts whose answer is about
+ * `expectBytes` of floats; `window` requests stay in flight. Returns payload MB/s (float bytes
+ * received, every answer decoded to its floats).
  */
 export async function inferStreamLoad(
-  client: InferenceClient,
+  open: () => InferStreamCall,
   load: { modelId: string; texts: readonly string[]; window: number; seconds: number },
 ): Promise<{ mbPerSecond: number; messages: number; bytesPerMessage: number }> {
-  const call = client.stream();
+  const call = open();
   const started = performance.now();
   const until = started + load.seconds * 1000;
   let sent = 0;

@@ -8,7 +8,9 @@
  * 3 MiB. The model's own work is a gather and a mean over three tokens, so the row measures
  * the path runner -> IPC -> daemon -> protobuf -> HTTP/2 -> client. Both sides keep 4 messages
  * in flight on one stream. B echoes each 3 MiB message (it also carries 3 MiB upstream, which
- * A does not), and both count 3 MiB per answer received.
+ * A does not), and both count 3 MiB per answer received. A's client is the product's own gRPC
+ * helper (src/client createGrpcClients), as a user would stream with it: it decodes each answer's
+ * packed floats into Float32Arrays.
  */
 import path from 'node:path';
 import { benchSentences } from '../fixtures/sentences.js';
@@ -19,13 +21,16 @@ import { DEMO_ID } from '../harness/daemon.js';
 import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate } from '../harness/stats.js';
-import { echoLoad, grpcUnaryLoad, inferStreamLoad, inferenceClient } from '../load/grpc-load.js';
+import { createGrpcClients } from '../../src/client/grpc-client.js';
+import { echoLoad, grpcUnaryLoad, inferStreamLoad, inferenceClient, type InferStreamCall } from '../load/grpc-load.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
 import { inferBody } from '../fixtures/sentences.js';
 
 const ROW4 = { id: '4', what: 'gRPC unary is not slower', target: 'A/B >= 1.0' };
 const ROW5 = { id: '5', what: 'large payloads stream near the transport’s limit', target: 'A/B >= 0.8 and A >= 320 MB/s' };
 const WINDOW = 4;
+/** As the bench's own client allows (bench/load/grpc-load.ts); the daemon's default limit is 16 MB. */
+const STREAM_MAX_MESSAGE = 64 * 1024 * 1024;
 
 export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
   const daemon = await ctx.mainDaemon();
@@ -34,6 +39,8 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
     return [pendingRow(ROW4.id, ROW4.what, ROW4.target, why), pendingRow(ROW5.id, ROW5.what, ROW5.target, why)];
   }
   const client = inferenceClient(daemon.grpcPort);
+  const product = await createGrpcClients(`127.0.0.1:${daemon.grpcPort}`, { env: {}, maxMessageBytes: STREAM_MAX_MESSAGE });
+  const openStream = () => product.inference.inferStream() as unknown as InferStreamCall;
   const echo = await startChild<{ port: number }>(path.join(DIST_BENCH, 'baselines', 'grpc-echo.js'));
   try {
     const texts = benchSentences();
@@ -67,7 +74,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
       {
         inferStream: async () => {
           const { result: r, cpu: spent } = await withCpu(modelmora, () =>
-            inferStreamLoad(client, { modelId: WIDE_ID, texts: streamTexts, window: WINDOW, seconds: ctx.loadSeconds }),
+            inferStreamLoad(openStream, { modelId: WIDE_ID, texts: streamTexts, window: WINDOW, seconds: ctx.loadSeconds }),
           );
           for (const [name, ms] of Object.entries(spent)) streamCpu.add(`InferStream ${name}`, ms / 1000, r.messages);
           lastMessageBytes = r.bytesPerMessage;
@@ -104,6 +111,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
     ];
   } finally {
     client.close();
+    product.close();
     await echo.stop();
   }
 }

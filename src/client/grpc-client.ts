@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Client, ClientDuplexStream, Metadata, ServiceError } from '@grpc/grpc-js';
+import type { Client, ClientDuplexStream, Metadata, ServiceDefinition, ServiceError } from '@grpc/grpc-js';
 import { resolveSettings } from '../config/config.js';
 import { GrpcStatus, ModelMoraError, isErrorCode, type ErrorCode, type FieldError } from '../domain/errors.js';
 import { noDaemonMessage } from './http-errors.js';
@@ -13,6 +13,8 @@ import { noDaemonMessage } from './http-errors.js';
  * Messages are plain objects with the proto's field names (keepCase), enums as their names
  * ('PRIORITY_HIGH'), 64-bit integers as strings, bytes as Buffer, and a `data` field naming the
  * member set in a oneof. google.protobuf.Struct fields use toStruct/fromStruct.
+ * Embedding.values (InferenceResponse) come back as Float32Arrays read straight from the packed
+ * bytes (response-codec.ts): a 3 MB answer costs a copy, not a number object per float.
  */
 
 export type GrpcMessage = { [field: string]: unknown };
@@ -63,11 +65,14 @@ export interface GrpcClientOptions {
 export async function createGrpcClients(address: string, options: GrpcClientOptions = {}): Promise<GrpcClients> {
   const grpc = await import('@grpc/grpc-js');
   const loader = await import('@grpc/proto-loader');
+  const { withFastDecoding } = await import('../api/grpc/response-codec.js');
   const root = options.protoDir ?? protoDir();
   const definition = loader.loadSync(
     ['modelmora/v1/inference.proto', 'modelmora/v1/registry.proto', 'modelmora/v1/management.proto'],
     { includeDirs: [root], keepCase: true, longs: String, enums: String, defaults: true, oneofs: true },
   );
+  const inference = definition['modelmora.v1.InferenceService'];
+  if (inference) definition['modelmora.v1.InferenceService'] = withFastDecoding(inference as ServiceDefinition) as unknown as typeof inference;
   const pkg = grpc.loadPackageDefinition(definition) as unknown as {
     modelmora: { v1: Record<string, new (address: string, credentials: unknown, options?: object) => Client> };
   };

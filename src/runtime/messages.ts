@@ -1,6 +1,6 @@
 import type { ErrorCode } from '../domain/errors.js';
-import type { ItemOutput } from '../domain/inference.js';
 import type { LoadSpec, RunnerBatch, RunnerProgress } from '../domain/runner.js';
+import type { PackedOutput } from './packed-outputs.js';
 
 /**
  * The IPC protocol between the daemon and a runner process. Both sides use Node's `advanced`
@@ -24,7 +24,8 @@ export type ChildMessage =
   | { type: 'loaded' }
   /** The model is loaded and runs are accepted. */
   | { type: 'ready'; loadMs: number }
-  | { type: 'result'; id: number; outputs: ItemOutput[]; inferenceMs: number }
+  /** outputs as packOutputs made them (embeddings sharing one buffer travel as `floats`). */
+  | { type: 'result'; id: number; outputs: PackedOutput[]; floats?: Float32Array; inferenceMs: number }
   /** No id: the load failed. `message` is already safe to show (no absolute paths). */
   | { type: 'error'; id?: number; code: ErrorCode; message: string }
   /** Per item of run `id`, while it works: tokens as produced (txt2txt), steps (txt2img), 0..100. */

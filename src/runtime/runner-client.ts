@@ -2,8 +2,10 @@ import type { ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { isErrorCode, ModelMoraError } from '../domain/errors.js';
+import type { ItemOutput } from '../domain/inference.js';
 import type { LoadSpec, RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle, RunnerProgress } from '../domain/runner.js';
 import { isChildMessage, type ChildMessage, type ParentMessage } from './messages.js';
+import { unpackOutputs } from './packed-outputs.js';
 import { safeMessage } from './safe-message.js';
 import { forkRunner, SpareKeeper, type TakenProcess } from './spare-runner.js';
 
@@ -246,8 +248,17 @@ class ChildRunner implements RunnerHandle {
     if (message.type === 'loaded') this.booted = true;
     for (const listener of [...this.messageListeners]) listener(message);
     if (message.type === 'result') {
-      this.pending.get(message.id)?.resolve({ outputs: message.outputs, inferenceMs: message.inferenceMs });
+      const run = this.pending.get(message.id);
       this.pending.delete(message.id);
+      if (!run) return;
+      let outputs: ItemOutput[];
+      try {
+        outputs = unpackOutputs(message);
+      } catch {
+        run.reject(new ModelMoraError('INFERENCE_FAILED', `The runner for model '${this.modelId}' sent a malformed result`));
+        return;
+      }
+      run.resolve({ outputs, inferenceMs: message.inferenceMs });
     } else if (message.type === 'error' && message.id !== undefined) {
       const code = isErrorCode(message.code) ? message.code : 'INFERENCE_FAILED';
       this.pending.get(message.id)?.reject(new ModelMoraError(code, this.safe(message.message)));

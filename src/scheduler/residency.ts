@@ -4,7 +4,7 @@ import { ModelMoraError } from '../domain/errors.js';
 import type { RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle, RunnerProgress } from '../domain/runner.js';
 import { planEviction, type ResidentModel } from './eviction-policy.js';
 import { notify, type EngineObserver, type EvictionReason } from './observer.js';
-import { deathWatch, newResident, residentStatus, type Resident } from './resident.js';
+import { DeathWatch, newResident, residentStatus, type Resident } from './resident.js';
 import { RssHistory } from './rss-history.js';
 import { MIB, type ModelServingSpec } from './serving-spec.js';
 
@@ -206,8 +206,8 @@ export class Residency {
       await handle.stop().catch(() => undefined);
       return this.abandon(entry);
     }
-    const watch = deathWatch();
-    Object.assign(entry, { handle, died: watch.died, state: 'loaded', loadedAt: clock.now(), lastUsedAt: clock.now() });
+    const watch = new DeathWatch();
+    Object.assign(entry, { handle, death: watch, state: 'loaded', loadedAt: clock.now(), lastUsedAt: clock.now() });
     entry.lastCheckAt = clock.now();
     void handle.exited.then((info) => {
       if (entry.handle !== handle || entry.stopping) return;
@@ -289,13 +289,13 @@ export class Residency {
     entry.refs++;
     entry.lastUsedAt = this.now;
     this.cancelKeepAlive(entry);
-    const died = entry.died;
+    const death = entry.death;
     let released = false;
     return {
       handle,
       run: async (batch, signal, onProgress) => {
         try {
-          const result = await Promise.race([handle.run(batch, signal, onProgress), died]);
+          const result = await death.race(handle.run(batch, signal, onProgress));
           entry.failures = 0;
           entry.lastError = undefined;
           entry.lastCheckAt = this.now;

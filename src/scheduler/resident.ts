@@ -15,8 +15,8 @@ export interface Resident {
   ready: Promise<void> | undefined;
   /** Aborts the runner factory call of the load in progress (unload, drain). */
   loadAbort: AbortController | undefined;
-  /** Rejects with UNHEALTHY_MODEL when the current runner dies; raced against each run. */
-  died: Promise<never>;
+  /** The current runner's death (UNHEALTHY_MODEL), raced against each run. */
+  death: DeathWatch;
   /** Measured RSS once loaded, the estimate while loading, 0 when unhealthy. */
   bytes: number;
   loadedAt: number | undefined;
@@ -49,7 +49,7 @@ export function newResident(spec: ModelServingSpec, now: number): Resident {
     handle: undefined,
     ready: undefined,
     loadAbort: undefined,
-    died: neverDies(),
+    death: new DeathWatch(),
     bytes: 0,
     loadedAt: undefined,
     lastUsedAt: now,
@@ -67,16 +67,50 @@ export function newResident(spec: ModelServingSpec, now: number): Resident {
   };
 }
 
-/** A `died` promise for a new runner plus the function that rejects it. */
-export function deathWatch(): { died: Promise<never>; kill(err: ModelMoraError): void } {
-  let kill!: (err: ModelMoraError) => void;
-  const died = new Promise<never>((_, reject) => (kill = reject));
-  died.catch(() => undefined); // observed by races only; never an unhandled rejection
-  return { died, kill };
-}
+/**
+ * A runner's death, which every run waits on alongside its result. Not a promise raced with
+ * Promise.race: a race leaves a reaction on a promise that never settles while the runner
+ * lives, and each reaction holds its race's settled result, so every batch output the runner
+ * ever returned (3 MB per answer on a wide model) stayed reachable until the runner died.
+ * Here a run's waiter is removed as soon as the run settles.
+ */
+export class DeathWatch {
+  private error: ModelMoraError | undefined;
+  private readonly waiters = new Set<(err: ModelMoraError) => void>();
 
-function neverDies(): Promise<never> {
-  return new Promise<never>(() => undefined);
+  /** Rejects the runs waiting now and every later race (first call wins). */
+  kill(err: ModelMoraError): void {
+    if (this.error) return;
+    this.error = err;
+    for (const waiter of this.waiters) waiter(err);
+    this.waiters.clear();
+  }
+
+  /** Settles as `work` does, unless the runner dies first: then rejects with the death's error. */
+  race<T>(work: Promise<T>): Promise<T> {
+    if (this.error) {
+      work.catch(() => undefined); // its own failure no longer matters
+      return Promise.reject(this.error);
+    }
+    return new Promise<T>((resolve, reject) => {
+      this.waiters.add(reject);
+      work.then(
+        (value) => {
+          this.waiters.delete(reject);
+          resolve(value);
+        },
+        (err: unknown) => {
+          this.waiters.delete(reject);
+          reject(err);
+        },
+      );
+    });
+  }
+
+  /** Runs waiting on this death right now (tests: none stay once their run settled). */
+  get waiting(): number {
+    return this.waiters.size;
+  }
 }
 
 export function residentStatus(r: Resident, pinned: boolean): ModelStatus {

@@ -35,6 +35,18 @@ export function withFastResponses(definition: ServiceDefinition): ServiceDefinit
   return out;
 }
 
+/**
+ * The client's side: the InferenceService definition (from proto-loader) with its InferenceResponse
+ * methods on the fast decoder, so embeddings arrive as Float32Arrays rather than number arrays.
+ */
+export function withFastDecoding(definition: ServiceDefinition): ServiceDefinition {
+  const out: Record<string, MethodDefinition<unknown, unknown>> = {};
+  for (const [name, method] of Object.entries(definition)) {
+    out[name] = responseTypeName(method) === 'InferenceResponse' ? { ...method, responseDeserialize: inferenceResponseDeserializer(method.responseDeserialize as Deserialize) } : method;
+  }
+  return out;
+}
+
 /** proto-loader puts the response's DescriptorProto on each method (not in grpc-js's type). */
 function responseTypeName(method: MethodDefinition<unknown, unknown>): string | undefined {
   const type = (method as { responseType?: { type?: { name?: unknown } } }).responseType?.type;
@@ -187,14 +199,14 @@ export function inferenceResponseDeserializer(generic: Deserialize): Deserialize
     if (!inner || !large) return generic(bytes);
     let value: { values: Float32Array } | { embeddings: { values: Float32Array }[] } | undefined;
     if (large.number === EMBEDDING) {
-      const values = embeddingValues(bytes, large.valueStart, large.end);
-      value = values && { values };
+      const packed = packedValues(bytes, large.valueStart, large.end);
+      value = packed && { values: floatViews(bytes, [packed])[0]! };
     } else {
       const items = fields(bytes, large.valueStart, large.end);
-      const embeddings = items?.every((f) => f.number === 1 && f.wireType === LENGTH_DELIMITED)
-        ? items.map((f) => embeddingValues(bytes, f.valueStart, f.end))
+      const packed = items?.every((f) => f.number === 1 && f.wireType === LENGTH_DELIMITED)
+        ? items.map((f) => packedValues(bytes, f.valueStart, f.end))
         : undefined;
-      value = embeddings?.every((v) => v !== undefined) ? { embeddings: embeddings.map((values) => ({ values: values! })) } : undefined;
+      value = packed?.every((p) => p !== undefined) ? { embeddings: floatViews(bytes, packed as WireField[][]).map((values) => ({ values })) } : undefined;
     }
     if (!value) return generic(bytes);
     // The rest of the message without the large slot, through the generic decoder.
@@ -254,24 +266,41 @@ function fields(buf: Uint8Array, from: number, to: number): WireField[] | undefi
   return out;
 }
 
-/** Embedding.values of the Embedding message in buf[from, to); packed chunks are joined. */
-function embeddingValues(buf: Uint8Array, from: number, to: number): Float32Array | undefined {
+/** The packed chunks of Embedding.values in the Embedding message buf[from, to), or undefined when malformed. */
+function packedValues(buf: Uint8Array, from: number, to: number): WireField[] | undefined {
   const parts = fields(buf, from, to);
   if (!parts) return undefined;
   const packed = parts.filter((f) => f.number === 1);
   if (packed.some((f) => f.wireType !== LENGTH_DELIMITED || (f.end - f.valueStart) % 4 !== 0)) return undefined;
-  const out = new Float32Array(packed.reduce((n, f) => n + (f.end - f.valueStart) / 4, 0));
-  const target = new Uint8Array(out.buffer);
+  return packed;
+}
+
+/**
+ * The values of each embedding (its packed chunks joined) as views of ONE Float32Array: one
+ * allocation and one copy per answer rather than one per embedding, so a 32-embedding answer
+ * makes one external buffer for the garbage collector to track, not 32.
+ */
+function floatViews(buf: Uint8Array, embeddings: readonly WireField[][]): Float32Array[] {
+  const counts = embeddings.map((packed) => packed.reduce((n, f) => n + (f.end - f.valueStart) / 4, 0));
+  const all = new Float32Array(counts.reduce((a, b) => a + b, 0));
+  const target = new Uint8Array(all.buffer);
   let w = 0;
-  for (const f of packed) {
-    target.set(buf.subarray(f.valueStart, f.end), w);
-    w += f.end - f.valueStart;
+  for (const packed of embeddings) {
+    for (const f of packed) {
+      target.set(buf.subarray(f.valueStart, f.end), w);
+      w += f.end - f.valueStart;
+    }
   }
   if (!LITTLE_ENDIAN) {
-    const view = new DataView(out.buffer);
-    for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+    const view = new DataView(all.buffer);
+    for (let i = 0; i < all.length; i++) all[i] = view.getFloat32(i * 4, true);
   }
-  return out;
+  let at = 0;
+  return counts.map((n) => {
+    const values = all.subarray(at, at + n);
+    at += n;
+    return values;
+  });
 }
 
 function byteLength(parts: readonly Uint8Array[]): number {

@@ -98,7 +98,8 @@ class Txt2EmbedHandler implements TaskHandler {
       hidden.dims.length === 2
         ? rows(hidden) // already pooled by the graph (sentence-transformers exports)
         : pool(hidden, inputs.attention_mask, this.config.pooling);
-    return vectors.map((v) => ({ kind: 'embedding', embedding: normalize ? l2Normalize(v) : v }));
+    // The vectors are this call's own (pool and rows copy out of the tensor): normalised in place.
+    return vectors.map((v) => ({ kind: 'embedding', embedding: normalize ? normalizeInPlace(v) : v }));
   }
 
   async dispose(): Promise<void> {
@@ -115,47 +116,68 @@ function floatData(tensor: Tensor): Float32Array {
 function rows(tensor: Tensor): Float32Array[] {
   const [count = 0, dim = 0] = tensor.dims;
   const data = floatData(tensor);
-  return Array.from({ length: count }, (_, i) => data.slice(i * dim, (i + 1) * dim));
+  // One copy for the whole batch (the tensor's buffer belongs to onnxruntime's output), then views.
+  const all = data.slice(0, count * dim);
+  return Array.from({ length: count }, (_, i) => all.subarray(i * dim, (i + 1) * dim));
 }
 
 /**
  * Pools each row using only its own unmasked tokens, so a text padded inside a batch gets the
- * same vector as alone. Sums in float64 in token order, like a single call.
+ * same vector as alone. Sums in float64 in token order, like a single call. The vectors are
+ * views of one Float32Array of count x dim, owned by the caller (normalizeInPlace may write
+ * them): one allocation per batch rather than a float64 scratch and a result per row.
  */
 export function pool(hidden: Tensor, attentionMask: Tensor, pooling: Pooling): Float32Array[] {
   const [count = 0, seqLength = 0, dim = 0] = hidden.dims;
   const data = floatData(hidden);
   const mask = attentionMask.data as ArrayLike<number | bigint>;
+  const all = new Float32Array(count * dim);
   const out: Float32Array[] = [];
+  const offsets = new Int32Array(seqLength);
   for (let i = 0; i < count; i++) {
     const rowStart = i * seqLength * dim;
+    const vector = all.subarray(i * dim, (i + 1) * dim);
+    out.push(vector);
     if (pooling === 'cls') {
-      out.push(data.slice(rowStart, rowStart + dim));
+      vector.set(data.subarray(rowStart, rowStart + dim));
       continue;
     }
-    const sum = new Float64Array(dim);
     let tokens = 0;
     for (let t = 0; t < seqLength; t++) {
-      if (Number(mask[i * seqLength + t]) === 0) continue;
-      tokens++;
-      const offset = rowStart + t * dim;
-      for (let k = 0; k < dim; k++) sum[k]! += data[offset + k]!;
+      if (Number(mask[i * seqLength + t]) !== 0) offsets[tokens++] = rowStart + t * dim;
     }
-    const vector = new Float32Array(dim);
-    if (tokens > 0) for (let k = 0; k < dim; k++) vector[k] = sum[k]! / tokens;
-    out.push(vector);
+    if (tokens > 0) meanOfRows(data, offsets, tokens, vector);
   }
   return out;
 }
 
-/** Unit L2 norm; an all-zero vector (no known token) stays zero rather than NaN. */
-export function l2Normalize(vector: Float32Array): Float32Array {
-  let squares = 0;
-  for (const x of vector) squares += x * x;
-  const norm = Math.sqrt(squares);
-  if (norm === 0) return vector;
-  const out = new Float32Array(vector.length);
-  for (let k = 0; k < vector.length; k++) out[k] = vector[k]! / norm;
-  return out;
+/**
+ * vector[k] = mean over j < tokens of data[offsets[j] + k], summed in a float64 register in
+ * token order: the same sums as a float64 accumulator array, without its memory traffic.
+ */
+function meanOfRows(data: Float32Array, offsets: Int32Array, tokens: number, vector: Float32Array): void {
+  const dim = vector.length;
+  for (let k = 0; k < dim; k++) {
+    let sum = 0;
+    for (let j = 0; j < tokens; j++) sum += data[offsets[j]! + k]!;
+    vector[k] = sum / tokens;
+  }
 }
 
+/** Unit L2 norm in a new array; an all-zero vector (no known token) stays zero rather than NaN. */
+export function l2Normalize(vector: Float32Array): Float32Array {
+  return normalizeInPlace(vector.slice());
+}
+
+/** l2Normalize writing over `vector` (which the caller owns); answers `vector`. */
+export function normalizeInPlace(vector: Float32Array): Float32Array {
+  let squares = 0;
+  for (let k = 0; k < vector.length; k++) {
+    const x = vector[k]!;
+    squares += x * x;
+  }
+  const norm = Math.sqrt(squares);
+  if (norm === 0) return vector;
+  for (let k = 0; k < vector.length; k++) vector[k] = vector[k]! / norm;
+  return vector;
+}

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { toErrorMessage, toInferenceResponse, toTokenResponse } from '../../../src/api/grpc/messages.js';
-import { inferenceResponseDeserializer, inferenceResponseSerializer, withFastResponses } from '../../../src/api/grpc/response-codec.js';
+import { inferenceResponseDeserializer, inferenceResponseSerializer, withFastDecoding, withFastResponses } from '../../../src/api/grpc/response-codec.js';
 import { PROTO_FILES, PROTO_OPTIONS } from '../../../src/api/grpc/server.js';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import type { InferenceResult, ItemOutput } from '../../../src/domain/inference.js';
@@ -125,6 +125,25 @@ describe('InferenceResponse fast serializer', () => {
     const unpacked = Buffer.from([0x12, 7, 0x0a, 5, 0x0d, 0, 0, 0xc0, 0x3f]);
     assert.deepEqual(fastDecode(unpacked), decode(unpacked));
     assert.deepEqual((fastDecode(unpacked) as { output_data: { embedding: { values: number[] } } }).output_data.embedding.values, [1.5]);
+  });
+
+  test('the fast decoder gives a batch its embeddings as views of one Float32Array, equal to the generic decoding', () => {
+    const outputs: ItemOutput[] = [floats(7, 1), new Float32Array(0), floats(5, 2)].map((embedding) => ({ kind: 'embedding', embedding }));
+    // Bytes from the generic encoder: the decoder does not depend on the fast serializer's output.
+    const bytes = generic(genericShape(toInferenceResponse(result(outputs, true), now, 'views'))) as Buffer;
+    const mine = fastDecode(bytes) as { output_data: { embedding_batch: { embeddings: { values: Float32Array }[] } } };
+    assert.deepEqual(mine, withFloat32(decode(bytes)));
+    const [a, b, c] = mine.output_data.embedding_batch.embeddings.map((e) => e.values);
+    assert.deepEqual([a!.length, b!.length, c!.length], [7, 0, 5]);
+    assert.equal(a!.buffer, c!.buffer);
+    assert.notEqual(a!.buffer, bytes.buffer, 'a copy: the values outlive the received bytes');
+  });
+
+  test('withFastDecoding puts the InferenceResponse methods on the fast decoder, the others keep theirs', () => {
+    const patched = withFastDecoding(service);
+    const bytes = fast(toInferenceResponse(result([{ kind: 'embedding', embedding: floats(10, 4) }]), now));
+    for (const name of ['Infer', 'InferStream', 'GetJobResult']) assert.deepEqual(patched[name]!.responseDeserialize(bytes), fastDecode(bytes), name);
+    for (const name of ['InferAsync', 'GetJobStatus', 'CancelJob']) assert.equal(patched[name]!.responseDeserialize, service[name]!.responseDeserialize, name);
   });
 
   test('the service definition: Infer, InferStream and GetJobResult get it, the others keep theirs', () => {

@@ -82,7 +82,8 @@ describe('createGrpcClients', () => {
       priority: 'PRIORITY_HIGH',
     });
     assert.equal(response.model_id, 'org/embed');
-    assert.deepEqual((response.output_data as { embedding: { values: number[] } }).embedding.values, [5, 3, 1]);
+    // Embedding.values come back as a Float32Array (the client's fast decoder), not a number array.
+    assert.deepEqual((response.output_data as { embedding: { values: Float32Array } }).embedding.values, new Float32Array([5, 3, 1]));
     assert.equal((response.output_data as { data: string }).data, 'embedding');
     assert.deepEqual(authorizations, ['Bearer tok']);
     assert.deepEqual(await clients.management.livenessCheck({}), { status: 'ok' });
