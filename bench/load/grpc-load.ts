@@ -1,7 +1,6 @@
 /**
- * gRPC load for the benchmark rows: unary Infer from `concurrency` workers in closed loop (the
- * same 64 clients as the REST rows, on one HTTP/2 channel as a grpc-js app would use), the
- * InferStream with a window of requests in flight, and the bare echo of baseline B5.
+ * gRPC load for the benchmark rows: the InferStream with a window of requests in flight, and the
+ * bare echo of baseline B5 (unary load: grpc-unary-load.ts).
  */
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -10,7 +9,6 @@ import * as protoLoader from '@grpc/proto-loader';
 import { ECHO_MAX_MESSAGE, ECHO_SERVICE } from './echo-service.js';
 
 const PROTOS = fileURLToPath(new URL('../../../protos/', import.meta.url));
-const MAX_MESSAGE = 64 * 1024 * 1024;
 
 interface InferRequest {
   model_id: string;
@@ -25,13 +23,8 @@ interface InferResponse {
 /** An open InferStream call, from this file's client or the product's (src/client createGrpcClients). */
 export type InferStreamCall = grpc.ClientDuplexStream<InferRequest, InferResponse>;
 
-export interface InferenceClient {
-  infer(request: InferRequest): Promise<InferResponse>;
-  stream(): grpc.ClientDuplexStream<InferRequest, InferResponse>;
-  close(): void;
-}
-
-export function inferenceClient(port: number): InferenceClient {
+/** Infer's request and response codecs, from the repo's protos (for pre-encoded load and its check). */
+export function inferCodec(): { encode(request: InferRequest): Buffer; decode(message: Buffer): InferResponse } {
   const definition = protoLoader.loadSync(path.join('modelmora', 'v1', 'inference.proto'), {
     includeDirs: [PROTOS],
     keepCase: true,
@@ -39,48 +32,11 @@ export function inferenceClient(port: number): InferenceClient {
     longs: Number,
     oneofs: true,
   });
-  const pkg = grpc.loadPackageDefinition(definition) as unknown as {
-    modelmora: { v1: { InferenceService: grpc.ServiceClientConstructor } };
-  };
-  const client = new pkg.modelmora.v1.InferenceService(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
-    'grpc.max_receive_message_length': MAX_MESSAGE,
-    'grpc.max_send_message_length': MAX_MESSAGE,
-  }) as grpc.Client & Record<string, (...args: unknown[]) => unknown>;
+  const infer = (definition['modelmora.v1.InferenceService'] as protoLoader.ServiceDefinition)['Infer']!;
   return {
-    infer: (request) =>
-      new Promise((resolve, reject) =>
-        client.Infer!(request, (err: grpc.ServiceError | null, response: InferResponse) => (err ? reject(err) : resolve(response))),
-      ),
-    stream: () => client.InferStream!() as grpc.ClientDuplexStream<InferRequest, InferResponse>,
-    close: () => client.close(),
+    encode: (request) => infer.requestSerialize(request),
+    decode: (message) => infer.responseDeserialize(message) as InferResponse,
   };
-}
-
-/** Unary Infer, one text per call, `concurrency` calls in flight: answers per second. */
-export async function grpcUnaryLoad(
-  client: InferenceClient,
-  load: { modelId: string; texts: readonly string[]; concurrency: number; seconds: number },
-): Promise<{ perSecond: number; ok: number; errors: number }> {
-  let next = 0;
-  let ok = 0;
-  let errors = 0;
-  const started = performance.now();
-  const until = started + load.seconds * 1000;
-  const worker = async () => {
-    while (performance.now() < until) {
-      try {
-        const response = await client.infer({ model_id: load.modelId, input_data: { text: load.texts[next++ % load.texts.length]! } });
-        if (response.error) errors++;
-        else ok++;
-      } catch {
-        errors++;
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: load.concurrency }, worker));
-  const seconds = (performance.now() - started) / 1000;
-  if (errors > ok * 0.001) throw new Error(`gRPC Infer: ${errors} errors against ${ok} ok`);
-  return { perSecond: ok / seconds, ok, errors };
 }
 
 /**

@@ -1,5 +1,8 @@
 /**
- * Row 4: gRPC unary Infer against REST, 64 clients each, demo model.
+ * Row 4: gRPC unary Infer against REST, 64 clients each, demo model. Both load generators send
+ * pre-encoded requests and count answers without decoding them: autocannon for REST, and
+ * bench/load/grpc-unary-load.ts (raw HTTP/2 streams) for gRPC, so neither side's number is the
+ * cost of a client library's decoding.
  * Row 5: InferStream carrying 3 MB results against a bare grpc-js echo of 3 MB messages.
  *
  * How row 5 gets 3 MB results: the only task on main is txt2embed, so the stream sends
@@ -22,7 +25,8 @@ import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate } from '../harness/stats.js';
 import { createGrpcClients } from '../../src/client/grpc-client.js';
-import { echoLoad, grpcUnaryLoad, inferStreamLoad, inferenceClient, type InferStreamCall } from '../load/grpc-load.js';
+import { echoLoad, inferCodec, inferStreamLoad, type InferStreamCall } from '../load/grpc-load.js';
+import { grpcUnaryLoad } from '../load/grpc-unary-load.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
 import { inferBody } from '../fixtures/sentences.js';
 
@@ -38,7 +42,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
     const why = 'gRPC is not on main yet: the daemon announces no gRPC port. The client (bench/load/grpc-load.ts) is written against protos/modelmora/v1/inference.proto and runs once it is.';
     return [pendingRow(ROW4.id, ROW4.what, ROW4.target, why), pendingRow(ROW5.id, ROW5.what, ROW5.target, why)];
   }
-  const client = inferenceClient(daemon.grpcPort);
+  const codec = inferCodec();
   const product = await createGrpcClients(`127.0.0.1:${daemon.grpcPort}`, { env: {}, maxMessageBytes: STREAM_MAX_MESSAGE });
   const openStream = () => product.inference.inferStream() as unknown as InferStreamCall;
   const echo = await startChild<{ port: number }>(path.join(DIST_BENCH, 'baselines', 'grpc-echo.js'));
@@ -51,7 +55,18 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
       {
         grpc: async () => {
           const { result: r, cpu: spent } = await withCpu(modelmora, () =>
-            grpcUnaryLoad(client, { modelId: DEMO_ID, texts, concurrency: ctx.connections, seconds: ctx.loadSeconds }),
+            grpcUnaryLoad({
+              port: daemon.grpcPort!,
+              path: '/modelmora.v1.InferenceService/Infer',
+              messages: texts.map((text) => codec.encode({ model_id: DEMO_ID, input_data: { text } })),
+              concurrency: ctx.connections,
+              seconds: ctx.loadSeconds,
+              check: (message) => {
+                const response = codec.decode(message);
+                const length = response.output_data?.embedding?.values.length;
+                if (response.error || length !== 100) throw new Error(`gRPC Infer answered ${JSON.stringify(response).slice(0, 200)}`);
+              },
+            }),
           );
           for (const [name, ms] of Object.entries(spent)) cpu.add(`gRPC ${name}`, ms, r.ok);
           return r.perSecond;
@@ -110,7 +125,6 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
       }),
     ];
   } finally {
-    client.close();
     product.close();
     await echo.stop();
   }
