@@ -259,13 +259,21 @@ export class ModelQueue {
     // Once every request of the batch has gone (cancelled, timed out), the runner stops working
     // for nobody: a long generation is aborted rather than finished and dropped.
     const abandon = new AbortController();
-    for (const pending of batch) {
-      pending.onSettled = () => {
-        if (batch.every((p) => p.settled)) abandon.abort();
-      };
-    }
+    let waiting = batch.length;
+    const settledOne = () => {
+      if (--waiting === 0) abandon.abort();
+    };
+    for (const pending of batch) pending.onSettled = settledOne;
+    const runBatch = async (): Promise<RunnerBatchResult> => {
+      try {
+        return await lease.run({ items, parameters: batch[0]!.request.parameters }, abandon.signal, routeProgress(batch));
+      } finally {
+        // The run is over: settling its requests now has nothing left to abort.
+        for (const pending of batch) pending.onSettled = undefined;
+      }
+    };
     try {
-      const result = await lease.run({ items, parameters: batch[0]!.request.parameters }, abandon.signal, routeProgress(batch));
+      const result = await runBatch();
       if (result.outputs.length !== items.length) {
         throw new ModelMoraError('INFERENCE_FAILED', `Runner returned ${result.outputs.length} outputs for ${items.length} inputs`);
       }
@@ -284,7 +292,6 @@ export class ModelQueue {
       const error = toModelMoraError(err, 'INFERENCE_FAILED');
       for (const pending of batch) this.fail(pending, error);
     } finally {
-      for (const pending of batch) pending.onSettled = undefined;
       this.inFlightRequests -= batch.length;
       lease.release();
       this.busy = false;

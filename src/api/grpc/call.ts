@@ -51,13 +51,25 @@ export function traceIdOf(call: Pick<AnyCall, 'metadata'>): string {
 }
 
 export function callContext(call: AnyCall): CallContext {
+  return openCallContext(call).ctx;
+}
+
+/**
+ * The context, and `settled` to call once the call has answered: grpc-js emits 'cancelled' at
+ * the end of every call, answered or not, and aborting a signal nobody listens to any more
+ * would build an AbortError (with its stack) per call for nothing.
+ */
+function openCallContext(call: AnyCall): { ctx: CallContext; settled: () => void } {
   const traceId = traceIdOf(call);
   const controller = new AbortController();
+  const onCancelled = () => controller.abort();
+  const events = call as ServerUnaryCall<unknown, unknown>;
   if (call.cancelled) controller.abort();
-  else (call as ServerUnaryCall<unknown, unknown>).once('cancelled', () => controller.abort());
+  else events.once('cancelled', onCancelled);
   const raw = call.getDeadline();
   const deadline = raw instanceof Date ? raw.getTime() : raw;
-  return { traceId, deadline, signal: controller.signal, method: call.getPath(), principal: principals.get(call) ?? ANONYMOUS };
+  const ctx = { traceId, deadline, signal: controller.signal, method: call.getPath(), principal: principals.get(call) ?? ANONYMOUS };
+  return { ctx, settled: () => events.off('cancelled', onCancelled) };
 }
 
 /** The status a failed call ends with. */
@@ -118,7 +130,7 @@ export function admit(options: UnaryOptions, request: unknown): () => void {
  */
 export function unary<Req, Res>(options: UnaryOptions, handler: (request: Req, ctx: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
+    const { ctx, settled } = openCallContext(call as ServerUnaryCall<unknown, unknown>);
     const trailer = new Metadata();
     trailer.set('trace_id', ctx.traceId);
     const run = async () => {
@@ -130,8 +142,12 @@ export function unary<Req, Res>(options: UnaryOptions, handler: (request: Req, c
       }
     };
     run().then(
-      (value) => callback(null, value, trailer),
+      (value) => {
+        settled();
+        callback(null, value, trailer);
+      },
       (err: unknown) => {
+        settled();
         const mm = toModelMoraError(err);
         logFailure(options.log, ctx, mm);
         callback(toStatus(mm, ctx.traceId));
