@@ -11,6 +11,9 @@ import { ModelMoraError } from '../../domain/errors.js';
  * double that parsing the decimal text would give (Clinger's fast path): checking that double
  * with Math.fround checks what a client will read. Values outside that range (below about 1e-14
  * or above 1e21 in magnitude) take the slow path with toPrecision.
+ *
+ * float32ArrayJson then writes q's digits as text itself: V8's double-to-text (what
+ * JSON.stringify does per number) costs more than finding the digits.
  */
 
 /** 10^0 .. 10^22, each exact in a double (parsed, so never off by a rounding). */
@@ -23,44 +26,61 @@ const MAX_DIGITS = 9;
 /** tryDigits' answer when 10^k is out of the exact range. */
 const OUT_OF_RANGE = -2;
 
+/** The power of ten of the last digits found: the value is q / 10^k (q * 10^-k when k < 0). */
+let foundK = 0;
+
 /**
- * The number with the fewest digits (from 6 to 9) that reads back as the float32 `v`. If n
- * digits round-trip, n + 1 do too (the n-digit number is one of them), so the search starts in
- * the middle: 7, then 6 or 8, then 9. Random embedding values mostly need 8 (about 2 tries).
+ * The digits of |v| (a positive float32) as an integer q with q / 10^foundK reading back as
+ * |v|: the fewest from 6 to 9. If n digits round-trip, n + 1 do too (the n-digit number is one
+ * of them), so the search starts in the middle: 7, then 6 or 8, then 9. Random embedding values
+ * mostly need 8 (about 2 tries). Returns -1 when the fast path cannot answer.
  */
+function shortestDigits(a: number): number {
+  // Digits before the decimal point minus one; Math.log10 may be one off next to a power of ten,
+  // which only makes a candidate carry a digit more or less: every candidate is checked.
+  const exponent = Math.floor(Math.log10(a));
+  let digits = 7;
+  let q = tryDigits(a, exponent, digits);
+  if (q >= 0) {
+    const shorter = tryDigits(a, exponent, MIN_DIGITS);
+    if (shorter >= 0) {
+      q = shorter;
+      digits = MIN_DIGITS;
+    }
+  } else if (q !== OUT_OF_RANGE) {
+    digits = 8;
+    q = tryDigits(a, exponent, digits);
+    if (q === -1) q = tryDigits(a, exponent, (digits = MAX_DIGITS));
+  }
+  if (q < 0) return -1;
+  foundK = digits - 1 - exponent;
+  return q;
+}
+
+/** round(|v| * 10^k) for `digits` significant digits if it reads back as |v|; -1 if not; OUT_OF_RANGE. */
+function tryDigits(a: number, exponent: number, digits: number): number {
+  const k = digits - 1 - exponent;
+  if (k >= 0) {
+    if (k > 22) return OUT_OF_RANGE;
+    const scale = POW10[k]!;
+    const q = Math.round(a * scale);
+    return Math.fround(q / scale) === a ? q : -1;
+  }
+  if (-k > 22) return OUT_OF_RANGE;
+  const scale = POW10[-k]!;
+  const q = Math.round(a / scale);
+  return Math.fround(q * scale) === a ? q : -1;
+}
+
+/** The number with the fewest digits (from 6 to 9) that reads back as the float32 `v`. */
 export function shortestFloat32(v: number): number {
   if (v === 0) return 0;
   if (!Number.isFinite(v)) return v;
   const a = v < 0 ? -v : v;
-  // Digits before the decimal point minus one; Math.log10 may be one off next to a power of ten,
-  // which only makes a candidate carry a digit more or less: every candidate is checked.
-  const exponent = Math.floor(Math.log10(a));
-  let found = tryDigits(a, exponent, 7);
-  if (found >= 0) {
-    const shorter = tryDigits(a, exponent, MIN_DIGITS);
-    if (shorter >= 0) found = shorter;
-  } else if (found !== OUT_OF_RANGE) {
-    found = tryDigits(a, exponent, 8);
-    if (found === -1) found = tryDigits(a, exponent, MAX_DIGITS);
-  }
-  if (found < 0) return slowShortest(v);
+  const q = shortestDigits(a);
+  if (q < 0) return slowShortest(v);
+  const found = foundK >= 0 ? q / POW10[foundK]! : q * POW10[-foundK]!;
   return v < 0 ? -found : found;
-}
-
-/** |v| rounded to `digits` significant digits if that reads back as |v|; -1 if not; OUT_OF_RANGE. */
-function tryDigits(a: number, exponent: number, digits: number): number {
-  const k = digits - 1 - exponent;
-  let candidate: number;
-  if (k >= 0) {
-    if (k > 22) return OUT_OF_RANGE;
-    const scale = POW10[k]!;
-    candidate = Math.round(a * scale) / scale;
-  } else {
-    if (-k > 22) return OUT_OF_RANGE;
-    const scale = POW10[-k]!;
-    candidate = Math.round(a / scale) * scale;
-  }
-  return Math.fround(candidate) === a ? candidate : -1;
 }
 
 /** The same search through decimal text, for magnitudes the fast path cannot scale exactly. */
@@ -82,8 +102,95 @@ export function float32Numbers(values: Float32Array | number[]): number[] {
   const float32 = values instanceof Float32Array;
   for (let i = 0; i < values.length; i++) {
     const v = values[i]!;
-    if (v !== v) throw new ModelMoraError('INFERENCE_FAILED', 'The model returned an embedding value that is not a number (NaN)');
+    if (v !== v) throw notANumber();
     out[i] = float32 ? shortestFloat32(v) : v;
   }
   return out;
+}
+
+/** Longest text of one float32: `-0.000001234567891` (exponent forms are shorter). */
+const MAX_FLOAT_CHARS = 24;
+/** Reused between calls (all synchronous); grown for larger embeddings. */
+let scratch = Buffer.allocUnsafe(16 * 1024);
+
+/**
+ * JSON.stringify(float32Numbers(values)), the same text, written digit by digit. Numbers keep
+ * JavaScript's layout (what a client's JSON.parse + toString shows): `0.0123`, `12.5`, `3`, and
+ * exponents below 1e-6 and from 1e21, which take the generic path.
+ */
+export function float32ArrayJson(values: Float32Array): string {
+  const need = values.length * (MAX_FLOAT_CHARS + 1) + 2;
+  if (scratch.length < need) scratch = Buffer.allocUnsafe(need);
+  const buf = scratch;
+  let pos = 0;
+  buf[pos++] = 0x5b; // [
+  for (let i = 0; i < values.length; i++) {
+    if (i > 0) buf[pos++] = 0x2c; // ,
+    pos = writeFloat32(buf, pos, values[i]!);
+  }
+  buf[pos++] = 0x5d; // ]
+  return buf.toString('latin1', 0, pos);
+}
+
+function writeFloat32(buf: Buffer, start: number, v: number): number {
+  if (v !== v) throw notANumber();
+  if (v === 0) {
+    buf[start] = 0x30;
+    return start + 1;
+  }
+  const a = v < 0 ? -v : v;
+  let q = a === Infinity ? -1 : shortestDigits(a);
+  let k = foundK;
+  if (q < 0 || k < 0) return writeText(buf, start, JSON.stringify(shortestFloat32(v)));
+  while (q % 10 === 0) {
+    q /= 10;
+    k--;
+  }
+  const m = digitCount(q);
+  // The value is 0.d1..dm * 10^n, as in ECMAScript's Number::toString.
+  const n = m - k;
+  if (n <= -6 || n > 21) return writeText(buf, start, JSON.stringify(shortestFloat32(v)));
+  let pos = start;
+  if (v < 0) buf[pos++] = 0x2d; // -
+  if (n <= 0) {
+    buf[pos++] = 0x30;
+    buf[pos++] = 0x2e; // 0.
+    for (let i = 0; i < -n; i++) buf[pos++] = 0x30;
+    return writeDigits(buf, pos, q, m);
+  }
+  if (n >= m) {
+    pos = writeDigits(buf, pos, q, m);
+    for (let i = m; i < n; i++) buf[pos++] = 0x30;
+    return pos;
+  }
+  const low = POW10[m - n]!;
+  const high = Math.floor(q / low);
+  pos = writeDigits(buf, pos, high, n);
+  buf[pos++] = 0x2e; // .
+  return writeDigits(buf, pos, q - high * low, m - n);
+}
+
+/** The `count` decimal digits of q (zero-padded on the left), written at pos. */
+function writeDigits(buf: Buffer, pos: number, q: number, count: number): number {
+  let rest = q;
+  for (let i = pos + count - 1; i >= pos; i--) {
+    const digit = rest % 10;
+    buf[i] = 0x30 + digit;
+    rest = (rest - digit) / 10;
+  }
+  return pos + count;
+}
+
+function digitCount(q: number): number {
+  let m = 1;
+  while (m < 22 && q >= POW10[m]!) m++;
+  return m;
+}
+
+function writeText(buf: Buffer, pos: number, text: string): number {
+  return pos + buf.write(text, pos, 'latin1');
+}
+
+function notANumber(): ModelMoraError {
+  return new ModelMoraError('INFERENCE_FAILED', 'The model returned an embedding value that is not a number (NaN)');
 }

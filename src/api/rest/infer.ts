@@ -11,7 +11,7 @@ import { placeImages, type ImageRef } from './artifacts.js';
 import { modelIdOf, modelRoute, type ModelRoute } from './model-path.js';
 import { streamInference } from './infer-stream.js';
 import { errorResponses } from './schemas.js';
-import { float32Numbers } from './float32-json.js';
+import { float32ArrayJson, float32Numbers } from './float32-json.js';
 
 const IMAGE_INPUT_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
 /** What fastify would have set for an object answer. */
@@ -83,7 +83,7 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
         const images = await placeImages(result.outputs, deps.artifacts, request);
         // Serialized here, in one native pass, rather than by the route's response schema, which
         // costs about as much again per float; the fields are the schema's (toInferenceResponse).
-        const body = JSON.stringify(toInferenceResponse(result, images));
+        const body = inferenceResponseJson(result, images);
         metrics.requestDone(id, 'success', seconds());
         reply.type(JSON_TYPE);
         return body;
@@ -158,6 +158,25 @@ export function toInferenceResponse(result: InferenceResult, images?: readonly I
     else output['image_urls'] = refs.map((r) => ('image_url' in r ? r.image_url : undefined));
   }
   return { model_id: result.modelId, output_data: output, metadata: result.metadata };
+}
+
+/**
+ * JSON.stringify(toInferenceResponse(result, images)), the same text, with float32 embeddings
+ * written by float32ArrayJson instead of going through an array of numbers.
+ */
+export function inferenceResponseJson(result: InferenceResult, images?: readonly ImageRef[]): string {
+  const vectors: Float32Array[] = [];
+  for (const output of result.outputs) {
+    if (output.kind !== 'embedding') continue;
+    if (!(output.embedding instanceof Float32Array)) return JSON.stringify(toInferenceResponse(result, images));
+    vectors.push(output.embedding);
+  }
+  if (vectors.length === 0) return JSON.stringify(toInferenceResponse(result, images));
+  const embeddings = result.batched ? `"embeddings":[${vectors.map(float32ArrayJson).join(',')}]` : `"embedding":${float32ArrayJson(vectors[0]!)}`;
+  // The other outputs (texts, images) as toInferenceResponse writes them; embeddings come first there.
+  const others = JSON.stringify(toInferenceResponse({ ...result, outputs: result.outputs.filter((o) => o.kind !== 'embedding') }, images).output_data);
+  const output = others === '{}' ? `{${embeddings}}` : `{${embeddings},${others.slice(1)}`;
+  return `{"model_id":${JSON.stringify(result.modelId)},"output_data":${output},"metadata":${JSON.stringify(result.metadata)}}`;
 }
 
 function tooLarge(limit: number): ModelMoraError {

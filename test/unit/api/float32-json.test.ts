@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ModelMoraError } from '../../../src/domain/errors.js';
-import { float32Numbers, shortestFloat32 } from '../../../src/api/rest/float32-json.js';
+import { float32ArrayJson, float32Numbers, shortestFloat32 } from '../../../src/api/rest/float32-json.js';
 
 /** The definition the fast path must match: fewest of 6..9 significant digits that round-trip, by text. */
 function byText(v: number): number {
@@ -74,5 +74,27 @@ describe('float32Numbers', () => {
     assert.deepEqual(float32Numbers([0.1, 2]), [0.1, 2]);
     assert.throws(() => float32Numbers(Float32Array.from([1, NaN])), (err: unknown) => err instanceof ModelMoraError && err.code === 'INFERENCE_FAILED');
     assert.equal(JSON.stringify(float32Numbers(Float32Array.from([Infinity]))), '[null]');
+  });
+});
+
+describe('float32ArrayJson', () => {
+  it('writes the text JSON.stringify writes for the shortened numbers, over every magnitude', () => {
+    const wide = float32s(100_000, 0x2545f491);
+    for (let i = 0; i < wide.length; i += 1000) {
+      const chunk = wide.subarray(i, i + 1000);
+      assert.equal(float32ArrayJson(chunk), JSON.stringify(float32Numbers(chunk)));
+    }
+    const embedding = float32s(50_000, 777).map((v) => (v % 1) * 0.2);
+    assert.equal(float32ArrayJson(embedding), JSON.stringify(float32Numbers(embedding)));
+  });
+
+  it('lays out integers, decimals and exponents as JavaScript does', () => {
+    const values = Float32Array.from([0, -0, 3, -12, 1e6, 16777216, 1e20, 1e21, 12.5, 123456.78, 0.5, 1e-6, 1.5e-7, -2e-7, 0.000012345, Infinity, -Infinity]);
+    assert.equal(float32ArrayJson(values), JSON.stringify(float32Numbers(values)));
+    assert.equal(float32ArrayJson(new Float32Array(0)), '[]');
+  });
+
+  it('refuses NaN', () => {
+    assert.throws(() => float32ArrayJson(Float32Array.from([0.5, NaN])), (err: unknown) => err instanceof ModelMoraError && err.code === 'INFERENCE_FAILED');
   });
 });
