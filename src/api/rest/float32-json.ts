@@ -141,9 +141,11 @@ function writeFloat32(buf: Buffer, start: number, v: number): number {
   const a = v < 0 ? -v : v;
   let q = a === Infinity ? -1 : shortestDigits(a);
   let k = foundK;
-  if (q < 0 || k < 0) return writeText(buf, start, JSON.stringify(shortestFloat32(v)));
-  while (q % 10 === 0) {
-    q /= 10;
+  if (q < 0 || k < 0 || q > 0x7fffffff) return writeText(buf, start, JSON.stringify(shortestFloat32(v)));
+  // q < 2^31 here (9 digits, 10 if log10 was one off), so the digit loops run on int32 arithmetic.
+  q |= 0;
+  for (let quot = (q / 10) | 0; q === quot * 10; quot = (q / 10) | 0) {
+    q = quot;
     k--;
   }
   const m = digitCount(q);
@@ -172,11 +174,11 @@ function writeFloat32(buf: Buffer, start: number, v: number): number {
 
 /** The `count` decimal digits of q (zero-padded on the left), written at pos. */
 function writeDigits(buf: Buffer, pos: number, q: number, count: number): number {
-  let rest = q;
+  let rest = q | 0;
   for (let i = pos + count - 1; i >= pos; i--) {
-    const digit = rest % 10;
-    buf[i] = 0x30 + digit;
-    rest = (rest - digit) / 10;
+    const quot = (rest / 10) | 0;
+    buf[i] = 0x30 + rest - quot * 10;
+    rest = quot;
   }
   return pos + count;
 }
