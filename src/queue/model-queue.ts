@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../domain/cancellation.js';
 import type { Clock, Timer } from '../domain/clock.js';
 import type { InferenceProgress } from '../domain/engine.js';
 import { ModelMoraError, toModelMoraError } from '../domain/errors.js';
@@ -44,7 +45,7 @@ export interface QueuedRequest {
   /** Absolute time (clock ms) after which the request fails with INFERENCE_TIMEOUT. */
   deadline: number;
   /** Aborted when the client goes away: the request is dropped and fails with CANCELLED. */
-  signal?: AbortSignal;
+  signal?: CancelSignal | undefined;
   /** Progress of this request's items while its batch runs; itemIndex indexes `items`. */
   onProgress?: (event: InferenceProgress) => void;
 }

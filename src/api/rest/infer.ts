@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
 import type { FastifyPluginAsync } from 'fastify';
+import { Cancellation } from '../../domain/cancellation.js';
 import { ModelMoraError, validationError } from '../../domain/errors.js';
 import type { InferenceResult, ItemOutput } from '../../domain/inference.js';
 import type { TaskType } from '../../domain/task-type.js';
@@ -64,22 +65,22 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
       // A client that goes away before its answer is dropped from the queue (or its run aborted).
       // ServerResponse 'close' before the end of the answer means the connection closed; the
       // request's own 'close' cannot tell, it fires as soon as the body has been read.
-      const controller = new AbortController();
+      const cancel = new Cancellation();
       const onClose = () => {
-        if (!reply.raw.writableEnded) controller.abort();
+        if (!reply.raw.writableEnded) cancel.abort();
       };
       reply.raw.on('close', onClose);
-      if (request.raw.socket?.destroyed) controller.abort();
+      if (request.raw.socket?.destroyed) cancel.abort();
       if (stream) {
-        const outcome = await streamInference(request, reply, input.batched, controller,
-          (onProgress) => engine.infer(input, { signal: controller.signal, onProgress }), toInferenceResponse);
+        const outcome = await streamInference(request, reply, input.batched, cancel,
+          (onProgress) => engine.infer(input, { signal: cancel, onProgress }), toInferenceResponse);
         reply.raw.off('close', onClose);
-        const status = outcome.ok ? 'success' : controller.signal.aborted ? 'cancelled' : requestStatusOf(outcome.error);
+        const status = outcome.ok ? 'success' : cancel.aborted ? 'cancelled' : requestStatusOf(outcome.error);
         metrics.requestDone(id, status, seconds());
         return reply;
       }
       try {
-        const result = await engine.infer(input, { signal: controller.signal });
+        const result = await engine.infer(input, { signal: cancel });
         const images = await placeImages(result.outputs, deps.artifacts, request);
         // Serialized here, in one native pass, rather than by the route's response schema, which
         // costs about as much again per float; the fields are the schema's (toInferenceResponse).
@@ -88,7 +89,7 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
         reply.type(JSON_TYPE);
         return body;
       } catch (err) {
-        metrics.requestDone(id, controller.signal.aborted ? 'cancelled' : requestStatusOf(err), seconds());
+        metrics.requestDone(id, cancel.aborted ? 'cancelled' : requestStatusOf(err), seconds());
         throw err;
       } finally {
         reply.raw.off('close', onClose);
