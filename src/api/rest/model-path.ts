@@ -50,17 +50,5 @@ export function modelRoute(app: FastifyInstance, route: ModelRoute): void {
 export function modelIdOf(request: FastifyRequest): string {
   const params = request.params as { model_id?: string; org?: string; name?: string };
   const raw = params.model_id ?? `${params.org ?? ''}/${params.name ?? ''}`;
-  let id = parsedIds.get(raw);
-  if (id === undefined) {
-    id = ModelRef.parse(raw).id;
-    if (parsedIds.size >= 1024) parsedIds.clear();
-    parsedIds.set(raw, id);
-  }
-  return id;
+  return ModelRef.parse(raw).id;
 }
-
-/**
- * Path text -> model id, for ids that parsed (a bad one throws every time). An inference asks
- * twice (body limit, handler) and clients repeat the same few ids; bounded, it starts over when full.
- */
-const parsedIds = new Map<string, string>();
