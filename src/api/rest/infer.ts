@@ -175,7 +175,10 @@ export function inferenceResponseJson(result: InferenceResult, images?: readonly
   if (vectors.length === 0) return JSON.stringify(toInferenceResponse(result, images));
   const embeddings = result.batched ? `"embeddings":[${vectors.map(float32ArrayJson).join(',')}]` : `"embedding":${float32ArrayJson(vectors[0]!)}`;
   // The other outputs (texts, images) as toInferenceResponse writes them; embeddings come first there.
-  const others = JSON.stringify(toInferenceResponse({ ...result, outputs: result.outputs.filter((o) => o.kind !== 'embedding') }, images).output_data);
+  const others =
+    vectors.length === result.outputs.length
+      ? '{}'
+      : JSON.stringify(toInferenceResponse({ ...result, outputs: result.outputs.filter((o) => o.kind !== 'embedding') }, images).output_data);
   const output = others === '{}' ? `{${embeddings}}` : `{${embeddings},${others.slice(1)}`;
   return `{"model_id":${JSON.stringify(result.modelId)},"output_data":${output},"metadata":${JSON.stringify(result.metadata)}}`;
 }
