@@ -129,16 +129,27 @@ export interface AccessRequest {
  * Throws UNAUTHORIZED (no, empty, malformed or unknown token) or FORBIDDEN (scope too small).
  */
 export async function checkAccess(auth: Authenticator | undefined, request: AccessRequest, need: AccessLevel): Promise<Principal> {
+  const settled = checkAccessNow(auth, request, need);
+  if (settled !== undefined || auth === undefined) return settled ?? ANONYMOUS;
+  const principal = await auth.identify(bearerToken(request.authorization));
+  if (need !== 'metrics' && need !== 'public' && !scopeGrants(principal.scope, need)) {
+    throw new ModelMoraError('FORBIDDEN', `This needs a token with the ${need} scope`, { details: { required_scope: need } });
+  }
+  return principal;
+}
+
+/**
+ * checkAccess's answer when it needs no token check (public access, auth off), at once and
+ * without a promise, which is every request on a daemon without tokens; undefined when a token
+ * must be identified (call checkAccess). Throws what checkAccess throws before that point.
+ */
+export function checkAccessNow(auth: Authenticator | undefined, request: AccessRequest, need: AccessLevel): Principal | undefined {
   if (request.tokenInQuery) {
     throw new ModelMoraError('UNAUTHORIZED', 'Tokens are not accepted in the URL; send them as Authorization: Bearer <token>');
   }
   if (need === 'public' || (need === 'metrics' && !auth?.metricsAuth)) return ANONYMOUS;
   if (!auth?.enabled) return ANONYMOUS;
-  const principal = await auth.identify(bearerToken(request.authorization));
-  if (need !== 'metrics' && !scopeGrants(principal.scope, need)) {
-    throw new ModelMoraError('FORBIDDEN', `This needs a token with the ${need} scope`, { details: { required_scope: need } });
-  }
-  return principal;
+  return undefined;
 }
 
 /** The token of `Bearer <token>`; UNAUTHORIZED for anything else. */

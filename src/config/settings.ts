@@ -53,7 +53,7 @@ export const SETTINGS = [
   { key: 'max_image_pixels', env: ['MODELMORA_MAX_IMAGE_PIXELS'], type: 'int', default: 178_956_970, doc: 'Largest width*height an input image header may declare (checked before decoding)' },
   { key: 'max_json_depth', env: ['MODELMORA_MAX_JSON_DEPTH'], type: 'int', default: 32, doc: 'Deepest nesting of objects and arrays in a JSON body or gRPC Struct (checked before parsing)' },
   { key: 'max_in_flight', env: ['MODELMORA_MAX_IN_FLIGHT'], type: 'int', default: 1024, doc: 'Requests (REST and gRPC, all models) handled at once; more get 503 SERVICE_UNAVAILABLE with Retry-After. Health and metrics are not counted' },
-  { key: 'idle_memory_release_ms', env: ['MODELMORA_IDLE_MEMORY_RELEASE_MS'], type: 'int', default: 2000, doc: 'After a burst (500+ requests), idle time before the daemon gives unused heap memory back to the system (0 disables)' },
+  { key: 'idle_memory_release_ms', env: ['MODELMORA_IDLE_MEMORY_RELEASE_MS'], type: 'int', default: 30000, doc: 'After a burst (500+ requests), idle time before the daemon gives unused heap memory back to the system (0 disables)' },
   { key: 'max_text_chars', env: ['MODELMORA_MAX_TEXT_CHARS'], type: 'int', default: 100000, doc: 'Characters in one input text' },
   { key: 'tokens', env: ['MODELMORA_TOKENS'], type: 'list', default: [], doc: 'API tokens, comma-separated scope:token or scope:name:token (scope admin or inference); any token source turns auth on', secret: true },
   { key: 'tokens_file', env: ['MODELMORA_TOKENS_FILE'], type: 'string', default: null, doc: 'Hashed tokens written by `modelmora token create`; default tokens.json in home (its existence turns auth on)' },

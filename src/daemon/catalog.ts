@@ -67,10 +67,11 @@ export class ModelCatalog {
 
   /** The engine's lookup: the model's files in the cache (fetched now if missing) and how to serve it. */
   async lookup(modelId: string): Promise<ModelServingSpec> {
-    const record = await this.deps.registry.get(modelId);
-    const cached = this.ready.get(record.model_id);
-    if (cached && cached.updatedAt === record.updated_at) return cached.spec;
-    const folder = await this.ensureFiles(record);
+    // Every inference asks: the cached answer is checked against the record without copying it.
+    const current = this.deps.registry.view(modelId);
+    const cached = this.ready.get(current.model_id);
+    if (cached && cached.updatedAt === current.updated_at) return cached.spec;
+    const folder = await this.ensureFiles(await this.deps.registry.get(modelId));
     const fresh = await this.deps.registry.get(modelId);
     const spec = this.servingSpec(fresh, folder);
     this.ready.set(fresh.model_id, { updatedAt: fresh.updated_at, spec });

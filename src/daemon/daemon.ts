@@ -122,10 +122,9 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<Daemon> 
       security: { auth, hosts: hostPolicy(config.host, config.allowed_hosts), corsOrigins: config.cors_origins },
       tls,
     });
-    app.addHook('onRequest', async (request) => {
-      if (draining && !request.url.includes('/health/')) {
-        throw new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down');
-      }
+    app.addHook('onRequest', (request, _reply, done) => {
+      if (draining && !request.url.includes('/health/')) done(new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down'));
+      else done();
     });
     // Jobs accepted before a restart go first: they resume before the listener takes new ones.
     log.info(await jobs.start(), 'jobs resumed');

@@ -1,3 +1,4 @@
+import type { CancelSignal } from './cancellation.js';
 import type { InferenceRequest, InferenceResult } from './inference.js';
 import type { Priority } from './task-type.js';
 
@@ -31,7 +32,7 @@ export interface InferenceProgress {
 
 export interface InferOptions {
   /** Aborted when the caller goes away: a queued request is dropped, a running one cancelled where the task allows. */
-  signal?: AbortSignal;
+  signal?: CancelSignal;
   onProgress?: (event: InferenceProgress) => void;
 }
 

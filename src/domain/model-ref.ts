@@ -18,6 +18,15 @@ export class ModelRef {
   /** Accepts `org/name` and the URL-encoded `org%2Fname`; anything else is INVALID_MODEL_ID. */
   static parse(input: unknown): ModelRef {
     if (typeof input !== 'string') throw invalid('Model id must be a string');
+    const known = parsed.get(input);
+    if (known) return known;
+    const ref = ModelRef.check(input);
+    if (parsed.size >= 1024) parsed.clear();
+    parsed.set(input, ref);
+    return ref;
+  }
+
+  private static check(input: string): ModelRef {
     let id = input;
     if (/%2f/i.test(id)) {
       try {
@@ -51,6 +60,13 @@ export class ModelRef {
     return this.id;
   }
 }
+
+/**
+ * Ids that parsed, by the text given: every inference parses its model id (twice over REST), and
+ * callers repeat the same few. ModelRefs are immutable, so one can be shared; bounded, the
+ * memory starts over when full. Refused ids are not kept (each refusal is checked again).
+ */
+const parsed = new Map<string, ModelRef>();
 
 function invalid(message: string): ModelMoraError {
   return new ModelMoraError('INVALID_MODEL_ID', message);

@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../domain/cancellation.js';
 import type { Clock, Timer } from '../domain/clock.js';
 import type { InferenceProgress } from '../domain/engine.js';
 import { ModelMoraError, toModelMoraError } from '../domain/errors.js';
@@ -44,7 +45,7 @@ export interface QueuedRequest {
   /** Absolute time (clock ms) after which the request fails with INFERENCE_TIMEOUT. */
   deadline: number;
   /** Aborted when the client goes away: the request is dropped and fails with CANCELLED. */
-  signal?: AbortSignal;
+  signal?: CancelSignal | undefined;
   /** Progress of this request's items while its batch runs; itemIndex indexes `items`. */
   onProgress?: (event: InferenceProgress) => void;
 }
@@ -261,11 +262,11 @@ export class ModelQueue {
     // Once every request of the batch has gone (cancelled, timed out), the runner stops working
     // for nobody: a long generation is aborted rather than finished and dropped.
     const abandon = new AbortController();
-    for (const pending of batch) {
-      pending.onSettled = () => {
-        if (batch.every((p) => p.settled)) abandon.abort();
-      };
-    }
+    let waiting = batch.length;
+    const settledOne = () => {
+      if (--waiting === 0) abandon.abort();
+    };
+    for (const pending of batch) pending.onSettled = settledOne;
     let outcome: { result: RunnerBatchResult } | { error: ModelMoraError };
     try {
       const result = await lease.run({ items, parameters: batch[0]!.request.parameters }, abandon.signal, routeProgress(batch));

@@ -38,6 +38,8 @@ export class ServingEngine implements Engine {
   private readonly queues = new Map<string, ModelQueue>();
   /** The latest spec per model: the queue's runner loads with it. */
   private readonly specs = new Map<string, ModelServingSpec>();
+  /** The spec each queue last took its batch limits from. */
+  private readonly limitsFrom = new Map<string, ModelServingSpec>();
   private draining = false;
 
   constructor(deps: ServingEngineDeps) {
@@ -200,8 +202,12 @@ export class ServingEngine implements Engine {
 
   private queueFor(spec: ModelServingSpec): ModelQueue {
     const modelId = spec.load.modelId;
-    const previous = this.specs.get(modelId);
+    const existing = this.queues.get(modelId);
+    // The lookup answers the same spec object until the model's record changes: nothing to redo.
+    const previous = this.limitsFrom.get(modelId);
+    if (existing && previous === spec) return existing;
     this.remember(spec);
+    this.limitsFrom.set(modelId, spec);
     const limits = this.limitsOf(spec);
     let queue = this.queues.get(modelId);
     if (!queue) {
@@ -218,11 +224,15 @@ export class ServingEngine implements Engine {
         onBatch: (batch) => notify(this.observer, 'batchRun', { modelId, ...batch }),
       });
       this.queues.set(modelId, queue);
-    } else if (previous && JSON.stringify(this.limitsOf(previous)) !== JSON.stringify(limits)) {
+    } else if (previous && !sameLimits(this.limitsOf(previous), limits)) {
       queue.setLimits(limits);
     }
     return queue;
   }
+}
+
+function sameLimits(a: BatchLimits, b: BatchLimits): boolean {
+  return a.maxBatchSize === b.maxBatchSize && a.maxDelayMs === b.maxDelayMs && a.maxQueueSize === b.maxQueueSize;
 }
 
 function notLoaded(modelId: string): never {

@@ -116,6 +116,15 @@ export interface OpenRegistryOptions {
   now?: () => Date;
 }
 
+/**
+ * A stored record as it is, without a copy. Records are never changed in place (every change
+ * writes a fresh copy, see mutate) and are frozen, so holding one is safe; it is read-only.
+ */
+export type ModelRecordView = Readonly<Omit<ModelRecord, 'config' | 'resource_requirements'>> & {
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly resource_requirements: Readonly<ResourceRequirements>;
+};
+
 export class Registry {
   private writes: Promise<unknown> = Promise.resolve();
 
@@ -124,7 +133,9 @@ export class Registry {
     private readonly now: () => Date,
     /** Recoveries made while opening (backup used, interrupted downloads); the daemon logs them. */
     readonly warnings: readonly string[],
-  ) {}
+  ) {
+    deepFreeze(db.data);
+  }
 
   /**
    * Opens (or creates) `<home>/registry.json`. A download that was running when the last daemon
@@ -180,10 +191,19 @@ export class Registry {
     });
   }
 
+  /** A copy the caller may change. */
   async get(modelId: string): Promise<ModelRecord> {
+    return clone(this.view(modelId));
+  }
+
+  /**
+   * The stored record itself, read-only, with no copy: for the request path, which reads a
+   * model's task type on every inference and must not pay a structured clone for it.
+   */
+  view(modelId: string): ModelRecordView {
     const record = find(this.db.data, modelId);
     if (!record) throw notFound(modelId);
-    return clone(record);
+    return record;
   }
 
   async has(modelId: string): Promise<boolean> {
@@ -306,7 +326,8 @@ export class Registry {
       const result = change(draft);
       // Only a successful write becomes the new in-memory state, so memory never runs ahead of disk.
       await this.db.adapter.write(draft);
-      this.db.data = draft;
+      // Frozen once written: view() hands these objects out without copying them.
+      this.db.data = deepFreeze(draft);
       return result;
     });
     this.writes = run.catch(() => undefined);
@@ -343,6 +364,12 @@ function notFound(modelId: string): ModelMoraError {
 
 function clone<T>(value: T): T {
   return structuredClone(value);
+}
+
+function deepFreeze<T>(value: T): T {
+  if (typeof value !== 'object' || value === null || Object.isFrozen(value)) return value;
+  for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  return Object.freeze(value);
 }
 
 function isRegistryData(value: unknown): value is RegistryData {

@@ -69,7 +69,11 @@ async function load(url: string, total: number, concurrency: number): Promise<Ta
 describe('soak: 5,000 requests at concurrency 256 against a queue of 64', () => {
   test('every answer is a result, a 429 or a 503, and RSS returns within 10% of its baseline', async () => {
     const MODEL = 'soak/glove';
-    const daemon = await startDaemon({ models: [{ id: MODEL, task: 'txt2embed', source: `${FIXTURE_MODELS}glove-2k`, config: { max_queue_size: 64 } }] });
+    // The release after 2 s idle (the default waits 30 s), so the test need not wait that long.
+    const daemon = await startDaemon({
+      models: [{ id: MODEL, task: 'txt2embed', source: `${FIXTURE_MODELS}glove-2k`, config: { max_queue_size: 64 } }],
+      server: { idle_memory_release_ms: 2000 },
+    });
     daemons.push(daemon);
     const url = `${daemon.api}/infer/${MODEL}`;
 

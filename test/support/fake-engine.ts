@@ -1,3 +1,4 @@
+import type { CancelSignal } from '../../src/domain/cancellation.js';
 import type { Engine, InferOptions, ModelStatus, QueueDepth } from '../../src/domain/engine.js';
 import { ModelMoraError } from '../../src/domain/errors.js';
 import type { InferenceRequest, InferenceResult, ItemOutput } from '../../src/domain/inference.js';
@@ -9,7 +10,7 @@ import type { TaskType } from '../../src/domain/task-type.js';
  * [length, words, 0.5] and an image the embedding [bytes, 0, 0]; `behaviour` replaces that.
  */
 export class FakeEngine implements Engine {
-  readonly inferCalls: Array<{ request: InferenceRequest; signal: AbortSignal | undefined }> = [];
+  readonly inferCalls: Array<{ request: InferenceRequest; signal: CancelSignal | undefined }> = [];
   readonly loadCalls: string[] = [];
   readonly unloadCalls: string[] = [];
   readonly loaded = new Map<string, ModelStatus>();
@@ -18,7 +19,7 @@ export class FakeEngine implements Engine {
   budgetMb = 4096;
   taskType: TaskType = 'txt2embed';
   /** Replaces the default answer: throw to fail, await the signal to hang. */
-  behaviour: ((request: InferenceRequest, signal: AbortSignal | undefined, options: InferOptions) => Promise<InferenceResult>) | undefined;
+  behaviour: ((request: InferenceRequest, signal: CancelSignal | undefined, options: InferOptions) => Promise<InferenceResult>) | undefined;
 
   async infer(request: InferenceRequest, options: InferOptions = {}): Promise<InferenceResult> {
     this.inferCalls.push({ request, signal: options.signal });

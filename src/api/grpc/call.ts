@@ -1,13 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { Metadata, type ServerUnaryCall, type ServerWritableStream, type ServerDuplexStream, type sendUnaryData, type handleUnaryCall, type StatusObject } from '@grpc/grpc-js';
 import { ANONYMOUS, type Principal } from '../../auth/principal.js';
+import { Cancellation, type CancelSignal } from '../../domain/cancellation.js';
 import { ModelMoraError, retryAfterSeconds, toModelMoraError } from '../../domain/errors.js';
 import type { InFlightLimit } from '../in-flight.js';
 import { checkDecoded, checkMessageSize } from './message-size.js';
 
 /**
- * What every gRPC handler shares: the trace id, the call's deadline and cancellation as an
- * AbortSignal, and the one mapping from a thrown error to a gRPC status. The status code comes
+ * What every gRPC handler shares: the trace id, the call's deadline and cancellation as a
+ * CancelSignal, and the one mapping from a thrown error to a gRPC status. The status code comes
  * from the error table (ModelMoraError.grpcStatus); `error_code` and `trace_id` travel in the
  * trailing metadata, the message as the status details.
  */
@@ -24,7 +25,7 @@ export interface CallContext {
   /** Absolute time in ms (Date.now clock) the caller stops waiting; Infinity when none was set. */
   deadline: number;
   /** Aborted when the caller cancels or its deadline passes. */
-  signal: AbortSignal;
+  signal: CancelSignal;
   /** Full method name, for logs. */
   method: string;
   /** Who is calling (set by the access guard, rpc-access.ts); ANONYMOUS when auth is off. */
@@ -51,13 +52,25 @@ export function traceIdOf(call: Pick<AnyCall, 'metadata'>): string {
 }
 
 export function callContext(call: AnyCall): CallContext {
+  return openCallContext(call).ctx;
+}
+
+/**
+ * The context, and `settled` to call once the call has answered: grpc-js emits 'cancelled' at
+ * the end of every call, answered or not, and aborting then would tell listeners of a call that
+ * is over.
+ */
+function openCallContext(call: AnyCall): { ctx: CallContext; settled: () => void } {
   const traceId = traceIdOf(call);
-  const controller = new AbortController();
-  if (call.cancelled) controller.abort();
-  else (call as ServerUnaryCall<unknown, unknown>).once('cancelled', () => controller.abort());
+  const cancel = new Cancellation();
+  const onCancelled = () => cancel.abort();
+  const events = call as ServerUnaryCall<unknown, unknown>;
+  if (call.cancelled) cancel.abort();
+  else events.once('cancelled', onCancelled);
   const raw = call.getDeadline();
   const deadline = raw instanceof Date ? raw.getTime() : raw;
-  return { traceId, deadline, signal: controller.signal, method: call.getPath(), principal: principals.get(call) ?? ANONYMOUS };
+  const ctx = { traceId, deadline, signal: cancel, method: call.getPath(), principal: principals.get(call) ?? ANONYMOUS };
+  return { ctx, settled: () => events.off('cancelled', onCancelled) };
 }
 
 /** The status a failed call ends with. */
@@ -118,7 +131,7 @@ export function admit(options: UnaryOptions, request: unknown): () => void {
  */
 export function unary<Req, Res>(options: UnaryOptions, handler: (request: Req, ctx: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
-    const ctx = callContext(call as ServerUnaryCall<unknown, unknown>);
+    const { ctx, settled } = openCallContext(call as ServerUnaryCall<unknown, unknown>);
     const trailer = new Metadata();
     trailer.set('trace_id', ctx.traceId);
     const run = async () => {
@@ -130,8 +143,12 @@ export function unary<Req, Res>(options: UnaryOptions, handler: (request: Req, c
       }
     };
     run().then(
-      (value) => callback(null, value, trailer),
+      (value) => {
+        settled();
+        callback(null, value, trailer);
+      },
       (err: unknown) => {
+        settled();
         const mm = toModelMoraError(err);
         logFailure(options.log, ctx, mm);
         callback(toStatus(mm, ctx.traceId));

@@ -91,7 +91,7 @@ export async function runInference(deps: GrpcDeps, message: InferenceRequestMess
 async function validate(deps: GrpcDeps, message: InferenceRequestMessage, traceId: string): Promise<{ id: string; input: InferenceRequest }> {
   checkDecoded(message);
   const id = ModelRef.parse(message.model_id).id;
-  const record = await deps.registry.get(id);
+  const record = deps.registry.view(id);
   const imageModel = record.task_type === 'img2embed' || record.task_type === 'img2txt';
   checkMessageSize(message, MIB * (imageModel ? Math.max(deps.config.grpc_image_max_message_mb, deps.config.grpc_max_message_mb) : deps.config.grpc_max_message_mb));
   const batchField = message.input_data?.data === 'text_batch' ? 'text_batch.texts' : message.input_data?.data === 'image_batch' ? 'image_batch.images' : undefined;

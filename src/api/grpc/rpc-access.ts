@@ -1,6 +1,6 @@
 import type { Metadata, ServerDuplexStream, ServiceDefinition, UntypedHandleCall, UntypedServiceImplementation } from '@grpc/grpc-js';
-import { checkAccess, type Authenticator } from '../../auth/authenticator.js';
-import { isAccessLevel, type AccessLevel } from '../../auth/principal.js';
+import { checkAccess, checkAccessNow, type Authenticator } from '../../auth/authenticator.js';
+import { isAccessLevel, type AccessLevel, type Principal } from '../../auth/principal.js';
 import { toModelMoraError } from '../../domain/errors.js';
 import { logFailure, setCallPrincipal, toStatus, traceIdOf, type GrpcLog } from './call.js';
 
@@ -67,21 +67,30 @@ export function guardService(
     if (!handler) continue;
     const callbackStyle = !attrs.responseStream;
     guarded[method] = ((call: ServerDuplexStream<unknown, unknown> & { metadata: Metadata }, callback?: (err: unknown) => void) => {
+      const pass = (principal: Principal) => {
+        setCallPrincipal(call, principal);
+        (handler as (call: unknown, callback?: unknown) => void)(call, callback);
+      };
+      const refuse = (err: unknown) => {
+        const traceId = traceIdOf(call);
+        const mm = toModelMoraError(err);
+        logFailure(log, { traceId, method: `/${serviceName}/${method}` }, mm);
+        const status = toStatus(mm, traceId);
+        if (callbackStyle && callback) callback(status);
+        else call.emit('error', status);
+      };
       const authorization = call.metadata.get('authorization').filter((v): v is string => typeof v === 'string');
-      checkAccess(auth, { authorization: authorization.length > 1 ? authorization : authorization[0] }, access).then(
-        (principal) => {
-          setCallPrincipal(call, principal);
-          (handler as (call: unknown, callback?: unknown) => void)(call, callback);
-        },
-        (err: unknown) => {
-          const traceId = traceIdOf(call);
-          const mm = toModelMoraError(err);
-          logFailure(log, { traceId, method: `/${serviceName}/${method}` }, mm);
-          const status = toStatus(mm, traceId);
-          if (callbackStyle && callback) callback(status);
-          else call.emit('error', status);
-        },
-      );
+      const request = { authorization: authorization.length > 1 ? authorization : authorization[0] };
+      // Without tokens (or on a public RPC) the call goes on at once, with no promise in between.
+      let principal: Principal | undefined;
+      try {
+        principal = checkAccessNow(auth, request, access);
+      } catch (err) {
+        refuse(err);
+        return;
+      }
+      if (principal !== undefined) pass(principal);
+      else checkAccess(auth, request, access).then(pass, refuse);
     }) as UntypedHandleCall;
   }
   return guarded;

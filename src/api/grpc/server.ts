@@ -89,7 +89,9 @@ export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   // each call is then held to its own limit.
   const textBytes = Math.round(deps.config.grpc_max_message_mb * MIB);
   const bytes = Math.max(textBytes, Math.round(deps.config.grpc_image_max_message_mb * MIB));
-  const server = new Server({ 'grpc.max_receive_message_length': bytes, 'grpc.max_send_message_length': bytes });
+  // Channelz (grpc-js's call statistics for its admin service, which is not served here) would
+  // track every call with its own listeners and counters: off.
+  const server = new Server({ 'grpc.max_receive_message_length': bytes, 'grpc.max_send_message_length': bytes, 'grpc.enable_channelz': 0 });
 
   const refuse = () => (deps.draining?.() ? new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down') : undefined);
   const inference: UnaryOptions = { log: deps.log, refuse, inFlight: deps.inFlight };

@@ -1,6 +1,6 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest, FastifyServerOptions, RouteOptions } from 'fastify';
-import { checkAccess, type Authenticator } from '../../auth/authenticator.js';
+import { checkAccess, checkAccessNow, type Authenticator } from '../../auth/authenticator.js';
 import { hostAllowed, originAllowed, type HostPolicy } from '../../auth/network-policy.js';
 import { ANONYMOUS, isAccessLevel, type AccessLevel, type Principal } from '../../auth/principal.js';
 import { ModelMoraError } from '../../domain/errors.js';
@@ -69,18 +69,33 @@ export function installAccessDeclarations(app: FastifyInstance): void {
 /** The per-request checks and CORS; after the routes' declarations, before the plugins that serve. */
 export async function installAccessChecks(app: FastifyInstance, security: RestSecurity | undefined): Promise<void> {
   const corsOrigins = security?.corsOrigins ?? [];
-  app.addHook('onRequest', async (request) => {
-    if (!hostAllowed(security?.hosts, request.headers.host)) {
-      throw new ModelMoraError('FORBIDDEN', 'This Host name is not served here (set allowed_hosts to serve it)');
+  const hostServed = hostCheck(security?.hosts);
+  // A callback hook: with auth off (or a public route) it finishes without a promise.
+  app.addHook('onRequest', (request, _reply, done) => {
+    let principal: Principal | undefined;
+    const access = { authorization: request.headers.authorization, tokenInQuery: hasQueryToken(request.url) };
+    const need = accessOf(request);
+    try {
+      if (!hostServed(request.headers.host)) {
+        throw new ModelMoraError('FORBIDDEN', 'This Host name is not served here (set allowed_hosts to serve it)');
+      }
+      if (!originAllowed(request.method, header(request, 'origin'), request.headers.host, corsOrigins)) {
+        throw new ModelMoraError('FORBIDDEN', 'Cross-origin request refused (the origin is not in cors_origins)');
+      }
+      principal = checkAccessNow(security?.auth, access, need);
+    } catch (err) {
+      done(err as Error);
+      return;
     }
-    if (!originAllowed(request.method, header(request, 'origin'), request.headers.host, corsOrigins)) {
-      throw new ModelMoraError('FORBIDDEN', 'Cross-origin request refused (the origin is not in cors_origins)');
+    if (principal !== undefined) {
+      request.principal = principal;
+      done();
+      return;
     }
-    request.principal = await checkAccess(
-      security?.auth,
-      { authorization: request.headers.authorization, tokenInQuery: hasQueryToken(request.url) },
-      accessOf(request),
-    );
+    checkAccess(security?.auth, access, need).then((checked) => {
+      request.principal = checked;
+      done();
+    }, done);
   });
   // Registered after the hook above, so a preflight from an unlisted origin is refused first.
   if (corsOrigins.length > 0) {
@@ -92,6 +107,26 @@ export async function installAccessChecks(app: FastifyInstance, security: RestSe
       maxAge: 600,
     });
   }
+}
+
+/**
+ * hostAllowed, remembering the answer per Host header: clients send the same one or two on
+ * every request, and parsing one (an IPv6 test among others) costs more than the lookup. The
+ * memory is bounded; it starts over when full.
+ */
+function hostCheck(policy: HostPolicy | undefined): (host: string | undefined) => boolean {
+  if (!policy) return () => true;
+  const known = new Map<string, boolean>();
+  return (host) => {
+    if (host === undefined) return hostAllowed(policy, host);
+    let allowed = known.get(host);
+    if (allowed === undefined) {
+      allowed = hostAllowed(policy, host);
+      if (known.size >= 256) known.clear();
+      known.set(host, allowed);
+    }
+    return allowed;
+  };
 }
 
 /** Unknown paths need a valid token before they learn they are unknown; undeclared means admin. */

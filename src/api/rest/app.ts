@@ -143,19 +143,25 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     new BackgroundDownloads(deps.registry, deps.download, (modelId, err) => app.log.warn({ model_id: modelId, err }, 'download failed'));
   app.decorate('downloads', downloads);
   app.addHook('onClose', () => downloads.stop());
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-trace-id', request.id);
-  });
   const inFlight = deps.inFlight;
-  if (inFlight) {
+  // Callback hooks (here and in access.ts): every request passes them, and an async hook costs
+  // a promise and a turn of the microtask queue each.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header('x-trace-id', request.id);
     // Before the body is read: an overloaded daemon spends nothing on the request. The slot is
     // given back when the response closes, answered or abandoned by the client.
-    app.addHook('onRequest', async (request, reply) => {
-      if (isProbe(request.url)) return;
-      const leave = inFlight.enter();
+    if (inFlight && !isProbe(request.url)) {
+      let leave: () => void;
+      try {
+        leave = inFlight.enter();
+      } catch (err) {
+        done(err as Error);
+        return;
+      }
       reply.raw.once('close', leave);
-    });
-  }
+    }
+    done();
+  });
   installJsonBodyParser(app, deps.config.max_json_depth);
 
   installErrorHandlers(app);
@@ -187,7 +193,8 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
 
 /** Health probes and scrapes answer even when the daemon is at its in-flight cap. */
 function isProbe(url: string): boolean {
-  const path = url.split('?')[0] ?? '';
+  const query = url.indexOf('?');
+  const path = query < 0 ? url : url.slice(0, query);
   return path === '/metrics' || path === `${API_PREFIX}/metrics` || path.startsWith('/health/') || path.startsWith(`${API_PREFIX}/health/`);
 }
 

@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CancelSignal } from '../../domain/cancellation.js';
 import type { InferenceProgress } from '../../domain/engine.js';
 import { toModelMoraError } from '../../domain/errors.js';
 import type { InferenceResult } from '../../domain/inference.js';
@@ -14,7 +15,7 @@ export async function streamInference(
   request: FastifyRequest,
   reply: FastifyReply,
   batched: boolean,
-  signal: AbortController,
+  signal: CancelSignal,
   run: (onProgress: (event: InferenceProgress) => void) => Promise<InferenceResult>,
   render: (result: InferenceResult) => unknown,
 ): Promise<{ ok: boolean; error?: unknown }> {
@@ -41,7 +42,7 @@ export async function streamInference(
     send('done', render(result));
     return { ok: true };
   } catch (err) {
-    if (!signal.signal.aborted) send('error', errorBody(toModelMoraError(err), request.id));
+    if (!signal.aborted) send('error', errorBody(toModelMoraError(err), request.id));
     return { ok: false, error: err };
   } finally {
     if (!raw.writableEnded) raw.end();

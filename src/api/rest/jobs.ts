@@ -44,7 +44,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
     },
     options: inferenceBodyOptions(deps),
     handler: async (request, reply, id) => {
-      const record = await registry.get(id);
+      const record = registry.view(id);
       const input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
       const job = await jobs.submit(input, { owner: jobOwnerOf(principalOf(request)) });
       const statusUrl = `${API_PREFIX}/jobs/${job.job_id}`;
