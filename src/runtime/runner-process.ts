@@ -27,6 +27,11 @@ const warming: Promise<void> = process.argv.includes(WARM_FLAG) ? warmUpRuntime(
 const queue: QueuedRun[] = [];
 let current: QueuedRun | undefined;
 
+/** A full GC when the runner was started with --expose-gc (RUNNER_NODE_FLAGS); else nothing. */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
+
 function send(message: ChildMessage): void {
   if (!process.connected) return;
   process.send?.(message, undefined, undefined, () => {
@@ -58,6 +63,9 @@ async function load(next: LoadSpec): Promise<void> {
     checkModelFiles(next.folder);
     handler = await loadTaskHandler(next);
     send({ type: 'ready', loadMs: Math.round(performance.now() - start) });
+    // Loading left megabytes of garbage (parsed JSON, file texts) that an idle runner's heap
+    // might never grow enough to collect; one full GC now, after `ready`, frees it for good.
+    setTimeout(collectGarbage, 0);
   } catch (err) {
     send({ type: 'error', ...errorMessage(err, 'MODEL_LOAD_FAILED') });
   } finally {
