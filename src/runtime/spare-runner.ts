@@ -10,7 +10,7 @@ export interface ForkSpec {
 /**
  * V8 flags every runner gets, before the caller's own. A runner's JS allocations are short-lived
  * (token arrays, pooled vectors, IPC copies) while its large data lives outside the JS heap, so
- * a 2 MB semi-space (V8's default grows to 16 MB) keeps the young generation from holding ~10 MB
+ * a 2 MB semi-space (V8's default grows to 16 MB) keeps the young generation from holding ~8 MB
  * of garbage for the process' lifetime; measured on the demo model, the CPU per text stays the
  * same within noise (1 MB costs ~10%). `--expose-gc` lets the runner collect the one-off garbage
  * of a load (parsed tokenizer JSON, a few MB) once, right after it (runner-process.ts).
