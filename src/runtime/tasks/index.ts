@@ -67,11 +67,13 @@ export async function loadTaskHandler(spec: LoadSpec): Promise<TaskHandler> {
 
 /**
  * Imports ahead of a `load` what the commonest task (txt2embed) needs: onnxruntime-node, the
- * tokenizer library and the handler. A spare runner does this while it waits, so a later load
- * only pays for its session. transformers.js is left out on purpose: it costs a runner about
- * 24 MB for as long as it lives, and only the other task types use it (they import it at load).
- * A failure here is ignored; the load itself reports it properly.
+ * tokenizer library and the handler, and pays onnxruntime's first-session set-up. A spare
+ * runner does this while it waits, so a later load only pays for its own session. transformers.js
+ * is left out on purpose: it costs a runner about 24 MB for as long as it lives, and only the
+ * other task types use it (they import it at load). A failure here is ignored; the load itself
+ * reports it properly.
  */
 export async function warmUpRuntime(): Promise<void> {
   await import('./txt2embed.js');
+  await (await import('./warm-session.js')).warmOnnxRuntime();
 }
