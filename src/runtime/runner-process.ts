@@ -22,7 +22,7 @@ let handler: TaskHandler | undefined;
 let loading = false;
 let shuttingDown = false;
 /** A spare (`--warm`) imports the runtime at once so its future load only creates the session. */
-const warming: Promise<void> = process.argv.includes(WARM_FLAG) ? warmUpRuntime().catch(() => undefined) : Promise.resolve();
+const warming: Promise<void> = process.argv.includes(WARM_FLAG) ? warmUpRuntime(() => spec === undefined).catch(() => undefined) : Promise.resolve();
 /** Runs go one at a time: onnxruntime already uses every intra-op thread for one batch. */
 const queue: QueuedRun[] = [];
 let current: QueuedRun | undefined;
