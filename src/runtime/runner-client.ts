@@ -12,7 +12,7 @@ import { forkRunner, SpareKeeper, type TakenProcess } from './spare-runner.js';
 export interface RunnerFactoryOptions {
   /** The runner entry script; defaults to the compiled runner-process.js next to this file. */
   entry?: string;
-  /** Node flags for the runner; defaults to none (the daemon's own flags are not inherited). */
+  /** Node flags for the runner, after RUNNER_NODE_FLAGS; defaults to none (the daemon's own flags are not inherited). */
   execArgv?: string[];
   /** Longest wait for a model to load; default 120 s. */
   loadTimeoutMs?: number;

@@ -23,10 +23,15 @@ let handler: TaskHandler | undefined;
 let loading = false;
 let shuttingDown = false;
 /** A spare (`--warm`) imports the runtime at once so its future load only creates the session. */
-const warming: Promise<void> = process.argv.includes(WARM_FLAG) ? warmUpRuntime().catch(() => undefined) : Promise.resolve();
+const warming: Promise<void> = process.argv.includes(WARM_FLAG) ? warmUpRuntime(() => spec === undefined).catch(() => undefined) : Promise.resolve();
 /** Runs go one at a time: onnxruntime already uses every intra-op thread for one batch. */
 const queue: QueuedRun[] = [];
 let current: QueuedRun | undefined;
+
+/** A full GC when the runner was started with --expose-gc (RUNNER_NODE_FLAGS); else nothing. */
+function collectGarbage(): void {
+  (globalThis as { gc?: () => void }).gc?.();
+}
 
 function send(message: ChildMessage): void {
   if (!process.connected) return;
@@ -59,6 +64,9 @@ async function load(next: LoadSpec): Promise<void> {
     checkModelFiles(next.folder);
     handler = await loadTaskHandler(next);
     send({ type: 'ready', loadMs: Math.round(performance.now() - start) });
+    // Loading left megabytes of garbage (parsed JSON, file texts) that an idle runner's heap
+    // might never grow enough to collect; one full GC now, after `ready`, frees it for good.
+    setTimeout(collectGarbage, 0);
   } catch (err) {
     send({ type: 'error', ...errorMessage(err, 'MODEL_LOAD_FAILED') });
   } finally {

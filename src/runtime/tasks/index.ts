@@ -66,10 +66,15 @@ export async function loadTaskHandler(spec: LoadSpec): Promise<TaskHandler> {
 }
 
 /**
- * Imports what most task handlers need (transformers.js, onnxruntime-node and the embedding
- * handler) ahead of a `load`: a spare runner does this while it waits, so a later load only
- * pays for its session. A failure here is ignored; the load itself reports it properly.
+ * Imports ahead of a `load` what the commonest task (txt2embed) needs: onnxruntime-node, the
+ * tokenizer library and the handler, then, if `stillIdle()`, pays onnxruntime's first-session
+ * set-up. A spare runner does this while it waits, so a later load only pays for its own session;
+ * a load that arrived meanwhile does that set-up in its own session instead, not twice.
+ * transformers.js is left out on purpose: it costs a runner about 24 MB for as long as it lives,
+ * and only the other task types use it (they import it at load). Failures are for the load to
+ * report; callers ignore them.
  */
-export async function warmUpRuntime(): Promise<void> {
-  await Promise.all([import('@huggingface/transformers'), import('onnxruntime-node'), import('./txt2embed.js')]);
+export async function warmUpRuntime(stillIdle: () => boolean = () => true): Promise<void> {
+  await import('./txt2embed.js');
+  if (stillIdle()) await (await import('./warm-session.js')).warmOnnxRuntime();
 }

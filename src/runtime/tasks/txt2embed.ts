@@ -1,11 +1,11 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
-import { pipeline, type FeatureExtractionPipeline, type Tensor } from '@huggingface/transformers';
+import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { ModelMoraError } from '../../domain/errors.js';
 import type { ItemOutput } from '../../domain/inference.js';
 import type { LoadSpec, RunnerBatch } from '../../domain/runner.js';
+import { sessionOptions } from '../session-options.js';
 import type { TaskHandler } from './index.js';
-import { checkModelFolder, configureOffline, sessionOptions } from './transformers-setup.js';
+import { checkModelFolder, DTYPES, onnxFile, pickDtype, type Dtype } from './model-folder.js';
+import { TextTokenizer } from './text-tokenizer.js';
 
 export type Pooling = 'mean' | 'cls';
 
@@ -15,10 +15,19 @@ export interface Txt2EmbedConfig {
   /** Tokens per text after truncation; undefined keeps the tokenizer's own limit. */
   maxLength: number | undefined;
   /** onnxruntime weights variant; undefined picks from the files present. */
-  dtype: 'fp32' | 'fp16' | 'q8' | 'int8' | 'uint8' | 'q4' | undefined;
+  dtype: Dtype | undefined;
 }
 
-const DTYPES = ['fp32', 'fp16', 'q8', 'int8', 'uint8', 'q4'] as const;
+/** A tensor as far as pooling needs it: onnxruntime's and transformers.js' both fit. */
+export interface TensorLike {
+  readonly data: unknown;
+  readonly dims: readonly number[];
+}
+
+/** What an encoder-only text graph takes; anything else goes through transformers.js. */
+const ENCODER_INPUTS = new Set(['input_ids', 'attention_mask', 'token_type_ids']);
+/** The output holding per-token (or pooled) vectors, in order of preference. */
+const HIDDEN_OUTPUTS = ['last_hidden_state', 'token_embeddings', 'sentence_embedding', 'logits'];
 
 /** Reads the model's `config` (modelmora.yaml / registry); a bad value fails the load, not a request. */
 export function parseTxt2EmbedConfig(config: Record<string, unknown>): Txt2EmbedConfig {
@@ -46,31 +55,66 @@ export function parseTxt2EmbedConfig(config: Record<string, unknown>): Txt2Embed
   };
 }
 
-/** Without a declared dtype, use the full-precision graph if shipped, else the quantised one. */
-function pickDtype(folder: string, declared: Txt2EmbedConfig['dtype']): Txt2EmbedConfig['dtype'] {
-  if (declared) return declared;
-  if (existsSync(path.join(folder, 'onnx', 'model.onnx'))) return 'fp32';
-  if (existsSync(path.join(folder, 'onnx', 'model_quantized.onnx'))) return 'q8';
-  return 'fp32';
+/** Turns a batch of texts into hidden states: [texts, tokens, dim], or [texts, dim] if pooled. */
+export interface TextEncoder {
+  encode(texts: string[], maxLength: number | undefined): Promise<{ hidden: TensorLike; mask: TensorLike }>;
+  dispose(): Promise<void>;
 }
 
+/**
+ * Opens the graph in onnxruntime by its path (no copy of the weights through a JS buffer) while
+ * the tokenizer parses, so the two overlap. An encoder-only graph then runs directly; a graph
+ * that wants more inputs (a decoder's position ids, caches) is handed to transformers.js, which
+ * knows how to feed it, at the cost of importing it.
+ */
 export async function loadTxt2Embed(spec: LoadSpec): Promise<TaskHandler> {
   const config = parseTxt2EmbedConfig(spec.config);
   checkModelFolder(spec);
-  configureOffline();
-  // An absolute path is not a valid Hub id, so transformers.js reads the folder as is.
-  const extractor = (await pipeline('feature-extraction', spec.folder, {
-    local_files_only: true,
-    dtype: pickDtype(spec.folder, config.dtype),
-    device: 'cpu',
-    session_options: sessionOptions(spec),
-  })) as FeatureExtractionPipeline;
-  return new Txt2EmbedHandler(extractor, config);
+  const file = onnxFile(spec, pickDtype(spec));
+  const [session, tokenizer] = await Promise.all([
+    InferenceSession.create(file, { logSeverityLevel: 3, ...sessionOptions(spec) }),
+    TextTokenizer.load(spec.folder),
+  ]);
+  if (!session.inputNames.every((name) => ENCODER_INPUTS.has(name)) || !session.inputNames.includes('input_ids')) {
+    await session.release();
+    const { loadPipelineEncoder } = await import('./txt2embed-pipeline.js');
+    return new Txt2EmbedHandler(await loadPipelineEncoder(spec, config), config);
+  }
+  return new Txt2EmbedHandler(new OnnxTextEncoder(session, tokenizer), config);
+}
+
+class OnnxTextEncoder implements TextEncoder {
+  private readonly output: string;
+
+  constructor(
+    private readonly session: InferenceSession,
+    private readonly tokenizer: TextTokenizer,
+  ) {
+    const output = HIDDEN_OUTPUTS.find((name) => session.outputNames.includes(name));
+    if (!output) throw new ModelMoraError('MODEL_LOAD_FAILED', 'The model has no last_hidden_state output');
+    this.output = output;
+  }
+
+  async encode(texts: string[], maxLength: number | undefined): Promise<{ hidden: TensorLike; mask: TensorLike }> {
+    const { inputIds, attentionMask, dims } = this.tokenizer.encode(texts, maxLength);
+    const mask = new Tensor('int64', attentionMask, dims);
+    const feeds: Record<string, Tensor> = { input_ids: new Tensor('int64', inputIds, dims) };
+    if (this.session.inputNames.includes('attention_mask')) feeds.attention_mask = mask;
+    // One text per row: every token is in segment 0, as transformers.js feeds it.
+    if (this.session.inputNames.includes('token_type_ids')) feeds.token_type_ids = new Tensor('int64', new BigInt64Array(inputIds.length), dims);
+    // Only the output used: onnxruntime then skips whatever feeds the others alone.
+    const outputs = await this.session.run(feeds, [this.output]);
+    return { hidden: outputs[this.output]!, mask };
+  }
+
+  async dispose(): Promise<void> {
+    await this.session.release();
+  }
 }
 
 class Txt2EmbedHandler implements TaskHandler {
   constructor(
-    private readonly extractor: FeatureExtractionPipeline,
+    private readonly encoder: TextEncoder,
     private readonly config: Txt2EmbedConfig,
   ) {}
 
@@ -83,37 +127,28 @@ class Txt2EmbedHandler implements TaskHandler {
     const normalize = batch.parameters.normalize ?? this.config.normalize;
     if (typeof normalize !== 'boolean') throw new ModelMoraError('INVALID_INPUT', 'parameters.normalize must be true or false');
 
-    // Tokenize and run the graph ourselves (rather than extractor(texts, ...)) to honour
-    // max_length, which the pipeline call does not expose.
-    const inputs = this.extractor.tokenizer(texts, {
-      padding: true,
-      truncation: true,
-      max_length: this.config.maxLength ?? null,
-    }) as { input_ids: Tensor; attention_mask: Tensor };
-    const outputs = (await this.extractor.model(inputs)) as Record<string, Tensor | undefined>;
-    const hidden = outputs.last_hidden_state ?? outputs.token_embeddings ?? outputs.sentence_embedding ?? outputs.logits;
-    if (!hidden) throw new ModelMoraError('INFERENCE_FAILED', 'The model has no last_hidden_state output');
-
+    const { hidden, mask } = await this.encoder.encode(texts, this.config.maxLength);
     const vectors =
       hidden.dims.length === 2
         ? rows(hidden) // already pooled by the graph (sentence-transformers exports)
-        : pool(hidden, inputs.attention_mask, this.config.pooling);
+        : pool(hidden, mask, this.config.pooling);
     // The vectors are this call's own (pool and rows copy out of the tensor): normalised in place.
     return vectors.map((v) => ({ kind: 'embedding', embedding: normalize ? normalizeInPlace(v) : v }));
   }
 
   async dispose(): Promise<void> {
-    await this.extractor.dispose();
+    await this.encoder.dispose();
   }
 }
 
-function floatData(tensor: Tensor): Float32Array {
+function floatData(tensor: TensorLike): Float32Array {
   const data = tensor.data;
   if (data instanceof Float32Array) return data;
+  if (!ArrayBuffer.isView(data) && !Array.isArray(data)) throw new ModelMoraError('INFERENCE_FAILED', 'The model output is not numeric');
   return Float32Array.from(data as ArrayLike<number>, Number);
 }
 
-function rows(tensor: Tensor): Float32Array[] {
+function rows(tensor: TensorLike): Float32Array[] {
   const [count = 0, dim = 0] = tensor.dims;
   const data = floatData(tensor);
   // One copy for the whole batch (the tensor's buffer belongs to onnxruntime's output), then views.
@@ -127,7 +162,7 @@ function rows(tensor: Tensor): Float32Array[] {
  * views of one Float32Array of count x dim, owned by the caller (normalizeInPlace may write
  * them): one allocation per batch rather than a float64 scratch and a result per row.
  */
-export function pool(hidden: Tensor, attentionMask: Tensor, pooling: Pooling): Float32Array[] {
+export function pool(hidden: TensorLike, attentionMask: TensorLike, pooling: Pooling): Float32Array[] {
   const [count = 0, seqLength = 0, dim = 0] = hidden.dims;
   const data = floatData(hidden);
   const mask = attentionMask.data as ArrayLike<number | bigint>;
