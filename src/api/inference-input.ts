@@ -1,5 +1,6 @@
 import { ModelMoraError, validationError, type FieldError } from '../domain/errors.js';
 import type { InferenceItem, InferenceRequest } from '../domain/inference.js';
+import { generationLimits, parseGenerationOptions } from '../domain/generation-parameters.js';
 import { readTxt2ImgParameters } from '../domain/txt2img-parameters.js';
 import { PRIORITIES, isPriority, type Priority, type TaskType } from '../domain/task-type.js';
 import { checkImagesDecode, imageBytesProblem, invalidImages, parseImageString } from './image-input.js';
@@ -34,11 +35,28 @@ function defaultPriority(taskType: TaskType | undefined): Priority {
 
 const MAX_TIMEOUT_SECONDS = 600;
 
+/** What the request is checked against beside the input limits: the model it goes to. */
+export interface RequestOptions {
+  taskType?: TaskType;
+  /** The model's `config` (registry); its generation limits bound max_tokens. */
+  modelConfig?: Record<string, unknown>;
+  requestId?: string;
+}
+
+/**
+ * Models that take generation parameters (max_tokens, temperature, seed, stop): txt2txt, and
+ * img2txt captioners declared as such. An img2txt model without `config.family` is told apart
+ * (OCR or captioner) by its files, on the runner, so its parameters are checked there.
+ */
+function generates(taskType: TaskType | undefined, config: Record<string, unknown> | undefined): boolean {
+  return taskType === 'txt2txt' || (taskType === 'img2txt' && config?.family === 'captioning');
+}
+
 export function toInferenceRequest(
   modelId: string,
   body: unknown,
   limits: InputLimits,
-  options: { taskType?: TaskType; requestId?: string } = {},
+  options: RequestOptions = {},
 ): InferenceRequest {
   const errors: FieldError[] = [];
   // Bad image data is INVALID_INPUT rather than VALIDATION_ERROR: the body is well-formed, its image is not.
@@ -97,6 +115,7 @@ export function toInferenceRequest(
     }
     // Task parameters checked here too, so a bad size never reaches a queue or a runner.
     if (options.taskType === 'txt2img') readTxt2ImgParameters(parameters);
+    if (generates(options.taskType, options.modelConfig)) parseGenerationOptions(parameters, generationLimits(options.modelConfig ?? {}));
   }
 
   if (imageErrors.length > 0) throw invalidImages(imageErrors);
@@ -189,7 +208,7 @@ export async function readInferenceRequest(
   modelId: string,
   body: unknown,
   limits: InputLimits,
-  options: { taskType?: TaskType; requestId?: string } = {},
+  options: RequestOptions = {},
 ): Promise<InferenceRequest> {
   const request = toInferenceRequest(modelId, body, limits, options);
   await checkImagesDecode(request.items, limits, 'input_data.image', request.batched);

@@ -98,6 +98,7 @@ async function validate(deps: GrpcDeps, message: InferenceRequestMessage, traceI
   try {
     const input = await readInferenceRequest(id, bodyOf(message, deps.config.max_json_depth), deps.config, {
       taskType: record.task_type,
+      modelConfig: record.config,
       requestId: message.request_id || traceId,
     });
     return { id, input };

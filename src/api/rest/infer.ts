@@ -56,7 +56,7 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
       let input;
       let stream: boolean;
       try {
-        input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
+        input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, modelConfig: record.config, requestId: request.id });
         stream = wantsStream(request.body);
       } catch (err) {
         metrics.requestDone(id, requestStatusOf(err), seconds());

@@ -45,7 +45,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
     options: inferenceBodyOptions(deps),
     handler: async (request, reply, id) => {
       const record = registry.view(id);
-      const input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, requestId: request.id });
+      const input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, modelConfig: record.config, requestId: request.id });
       const job = await jobs.submit(input, { owner: jobOwnerOf(principalOf(request)) });
       const statusUrl = `${API_PREFIX}/jobs/${job.job_id}`;
       return reply.code(202).header('location', statusUrl).send({ job_id: job.job_id, status: job.status, created_at: job.created_at, status_url: statusUrl });

@@ -1,6 +1,6 @@
 import { random, StoppingCriteria, type PreTrainedModel } from '@huggingface/transformers';
 import { ModelMoraError } from '../../domain/errors.js';
-import type { GenerationOptions } from './generation-options.js';
+import type { GenerationOptions } from '../../domain/generation-parameters.js';
 import { generateKwargs } from './generation-options.js';
 import { TokenStream } from './token-stream.js';
 

@@ -2,11 +2,11 @@ import { AutoModelForVision2Seq, AutoProcessor, AutoTokenizer, random, StoppingC
 import { ModelMoraError } from '../../domain/errors.js';
 import type { ItemOutput } from '../../domain/inference.js';
 import type { LoadSpec, RunnerBatch } from '../../domain/runner.js';
-import { generateKwargs, parseGenerationOptions, type GenerationLimits } from './generation-options.js';
+import { generationLimits, parseGenerationOptions, type GenerationLimits } from '../../domain/generation-parameters.js';
+import { generateKwargs } from './generation-options.js';
 import { decodeBatchImages } from './image-decode.js';
 import type { TaskContext, TaskHandler } from './index.js';
 import { checkModelFolder, configureOffline, pickDtype, sessionOptions } from './transformers-setup.js';
-import { generationLimits } from './txt2txt.js';
 
 /**
  * img2txt, captioning family: transformers.js `image-to-text` on vision-encoder-decoder folders

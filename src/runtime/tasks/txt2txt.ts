@@ -3,7 +3,7 @@ import { ModelMoraError } from '../../domain/errors.js';
 import type { ItemOutput } from '../../domain/inference.js';
 import type { LoadSpec, RunnerBatch } from '../../domain/runner.js';
 import type { TaskContext, TaskHandler } from './index.js';
-import { parseGenerationOptions, type GenerationLimits } from './generation-options.js';
+import { generationLimits, parseGenerationOptions, type GenerationLimits } from '../../domain/generation-parameters.js';
 import { generateOne } from './generation-run.js';
 import { checkModelFolder, configureOffline, pickDtype, readModelConfig, sessionOptions } from './transformers-setup.js';
 
@@ -24,17 +24,6 @@ export async function loadTxt2Txt(spec: LoadSpec): Promise<TaskHandler> {
     ? await AutoModelForSeq2SeqLM.from_pretrained(spec.folder, { ...options, dtype: pickDtype(spec, 'encoder_model') })
     : await AutoModelForCausalLM.from_pretrained(spec.folder, { ...options, dtype: pickDtype(spec) });
   return new Txt2TxtHandler(tokenizer, model, limits);
-}
-
-/** config.max_tokens (default for requests, 64) and config.max_tokens_limit (cap, 1024). */
-export function generationLimits(config: Record<string, unknown>): GenerationLimits {
-  const read = (key: string, fallback: number) => {
-    const v = config[key] ?? fallback;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ModelMoraError('MODEL_LOAD_FAILED', `config.${key} must be a positive whole number`);
-    return v;
-  };
-  const maxTokensLimit = read('max_tokens_limit', 1024);
-  return { defaultMaxTokens: Math.min(read('max_tokens', 64), maxTokensLimit), maxTokensLimit };
 }
 
 class Txt2TxtHandler implements TaskHandler {

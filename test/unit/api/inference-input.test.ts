@@ -100,3 +100,32 @@ describe('toInferenceRequest', () => {
     assert.equal(toInferenceRequest('org/m', { input_data: { image: PNG_1x1 } }, limits, { taskType: 'img2embed' }).items.length, 1);
   });
 });
+
+describe('generation parameters are checked before any work', () => {
+  const code = (taskType: 'txt2txt' | 'img2txt' | 'txt2embed', parameters: Record<string, unknown>, modelConfig: Record<string, unknown> = {}) => {
+    const input_data = taskType === 'img2txt' ? { image: PNG_1x1 } : { text: 'hi' };
+    try {
+      toInferenceRequest('org/m', { input_data, parameters }, limits, { taskType, modelConfig });
+      return 'ok';
+    } catch (err) {
+      assert.ok(err instanceof ModelMoraError);
+      return `${err.code}: ${err.message}`;
+    }
+  };
+
+  it('refuses a bad max_tokens, temperature, top_p, seed or stop for a txt2txt model', () => {
+    assert.equal(code('txt2txt', { max_tokens: 0 }), 'INVALID_INPUT: parameters.max_tokens must be a whole number from 1 to 1024');
+    assert.equal(code('txt2txt', { max_tokens: 20 }, { max_tokens_limit: 16 }), 'INVALID_INPUT: parameters.max_tokens must be a whole number from 1 to 16');
+    assert.equal(code('txt2txt', { temperature: 'hot' }), 'INVALID_INPUT: parameters.temperature must be a number from 0 to 100');
+    assert.equal(code('txt2txt', { top_p: 0 }), 'INVALID_INPUT: parameters.top_p must be a number from above 0 to 1');
+    assert.equal(code('txt2txt', { seed: -1 }), 'INVALID_INPUT: parameters.seed must be a whole number from 0 to 4294967295');
+    assert.equal(code('txt2txt', { stop: [''] }), 'INVALID_INPUT: parameters.stop must be a string or a list of strings of 1 to 100 characters');
+    assert.equal(code('txt2txt', { max_tokens: 16, temperature: 0.7, top_p: 0.9, top_k: 40, seed: 7, stop: ['.'] }, { max_tokens_limit: 16 }), 'ok');
+  });
+
+  it('checks a declared captioner the same way, and leaves other tasks and undeclared img2txt to their runner', () => {
+    assert.equal(code('img2txt', { max_tokens: 0 }, { family: 'captioning' }), 'INVALID_INPUT: parameters.max_tokens must be a whole number from 1 to 1024');
+    assert.equal(code('img2txt', { max_tokens: 0 }), 'ok');
+    assert.equal(code('txt2embed', { max_tokens: 0 }), 'ok');
+  });
+});

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { parseGenerationOptions } from '../../../src/runtime/tasks/generation-options.js';
+import { parseGenerationOptions } from '../../../src/domain/generation-parameters.js';
 import { TokenStream } from '../../../src/runtime/tasks/token-stream.js';
 
 /** Feeds ids through a TokenStream whose "tokenizer" maps id i to pieces[i]; returns the pieces sent and the final text. */
