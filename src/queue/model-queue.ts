@@ -345,14 +345,15 @@ export class ModelQueue {
 
   /**
    * Items a batch of this level may hold. While high-priority requests keep arriving (one in the
-   * last HIGH_TRAFFIC_MS), lower levels batch at most an eighth of max_batch_size: a high request
-   * that arrives mid-batch then waits for a short batch, not a full one. Measured (bench row 7,
-   * MiniLM-cost): p99 of high requests under a low flood 169 ms uncapped, 45 ms at a quarter,
-   * 26 ms at an eighth (17.9 ms alone); the flood's own throughput fell from 352 to 291 req/s.
+   * last HIGH_TRAFFIC_MS), lower levels batch at most a sixteenth of max_batch_size: a high
+   * request that arrives mid-batch then waits for a short batch, not a full one. Measured (bench
+   * row 7, MiniLM-cost, max_batch_size 32): p99 of high requests under a low flood 169 ms uncapped,
+   * 45 ms at a quarter; later, with the flood in its own process, 20–21 ms at an eighth and 16 ms
+   * at a sixteenth (11–13 ms alone), while the flood's own throughput went from ~335 to ~290 req/s.
    */
   private batchCap(level: number, now: number): number {
     const max = this.limits.maxBatchSize;
-    return level > 0 && now - this.lastHighAt < HIGH_TRAFFIC_MS ? Math.max(1, Math.floor(max / 8)) : max;
+    return level > 0 && now - this.lastHighAt < HIGH_TRAFFIC_MS ? Math.max(1, Math.floor(max / 16)) : max;
   }
 
   private depthChanged(): void {

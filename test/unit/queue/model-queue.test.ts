@@ -94,7 +94,7 @@ test('strict priority and FIFO within a level while the runner is busy', async (
 });
 
 test('a batch never mixes priority levels: a high request is not padded with low ones', async () => {
-  const t = setup({ maxBatchSize: 16, maxDelayMs: 0 });
+  const t = setup({ maxBatchSize: 32, maxDelayMs: 0 });
   t.hold();
   const first = t.submit(['running'], 'low');
   await settle();
@@ -103,12 +103,12 @@ test('a batch never mixes priority levels: a high request is not padded with low
   const medium = t.submit(['m1'], 'medium');
   t.letGo();
   await Promise.all([first, high, medium, ...lows]);
-  // The high request also keeps lower levels' batches at an eighth of max_batch_size for a while.
+  // The high request also keeps lower levels' batches at a sixteenth of max_batch_size for a while.
   assert.deepEqual(t.calls.map((c) => t.texts(c)), [['running'], ['h1'], ['m1'], ['l1', 'l2'], ['l3', 'l4']]);
 });
 
 test('lower levels batch short only while high-priority requests keep arriving', async () => {
-  const t = setup({ maxBatchSize: 16, maxDelayMs: 0 });
+  const t = setup({ maxBatchSize: 32, maxDelayMs: 0 });
   await t.submit(['h0'], 'high');
   t.hold();
   const busy = t.submit(['running'], 'low');
