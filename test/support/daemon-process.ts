@@ -32,6 +32,8 @@ export interface DaemonOptions {
   server?: Record<string, unknown>;
   /** Extra serve flags, e.g. ['--max-batch-size', '1']. */
   args?: string[];
+  /** Flags for the daemon's node itself, e.g. ['--cpu-prof'] (which NODE_OPTIONS refuses). */
+  nodeArgs?: string[];
   env?: Record<string, string>;
   /** Reuse a home (restart tests); default a fresh temp one. */
   home?: string;
@@ -70,7 +72,7 @@ export async function startDaemon(options: DaemonOptions = {}): Promise<DaemonPr
   await fs.writeFile(path.join(dir, 'modelmora.yaml'), stringify(manifest));
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(MODELMORA_|HF_)/.test(k)) env[k] = v;
-  const child = spawn(process.execPath, [BIN, 'serve', ...(options.args ?? [])], {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), BIN, 'serve', ...(options.args ?? [])], {
     cwd: dir,
     env: { ...env, MODELMORA_HOME: home, MODELMORA_LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

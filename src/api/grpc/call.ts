@@ -38,11 +38,18 @@ type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown,
 const MAX_FIELD_ERRORS = 50;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-/** Principals of the calls the access guard let through. */
-const principals = new WeakMap<object, Principal>();
+/**
+ * The principal the access guard let through, kept on the call object itself: a WeakMap entry
+ * per call cost more (set, lookup and the collector's ephemeron work) than the rest of the guard.
+ */
+const PRINCIPAL = Symbol('modelmora.principal');
 
 export function setCallPrincipal(call: object, principal: Principal): void {
-  principals.set(call, principal);
+  (call as { [PRINCIPAL]?: Principal })[PRINCIPAL] = principal;
+}
+
+function callPrincipal(call: object): Principal {
+  return (call as { [PRINCIPAL]?: Principal })[PRINCIPAL] ?? ANONYMOUS;
 }
 
 /** The caller's x-trace-id when it is a uuid (so a trace crosses services), else a new one. */
@@ -65,12 +72,14 @@ function openCallContext(call: AnyCall): { ctx: CallContext; settled: () => void
   const cancel = new Cancellation();
   const onCancelled = () => cancel.abort();
   const events = call as ServerUnaryCall<unknown, unknown>;
+  // on + removeListener rather than once + off: 'cancelled' comes once anyway, and once wraps
+  // the listener in a fresh closure per call.
   if (call.cancelled) cancel.abort();
-  else events.once('cancelled', onCancelled);
+  else events.on('cancelled', onCancelled);
   const raw = call.getDeadline();
   const deadline = raw instanceof Date ? raw.getTime() : raw;
-  const ctx = { traceId, deadline, signal: cancel, method: call.getPath(), principal: principals.get(call) ?? ANONYMOUS };
-  return { ctx, settled: () => events.off('cancelled', onCancelled) };
+  const ctx = { traceId, deadline, signal: cancel, method: call.getPath(), principal: callPrincipal(call) };
+  return { ctx, settled: () => events.removeListener('cancelled', onCancelled) };
 }
 
 /** The status a failed call ends with. */
@@ -122,8 +131,10 @@ export function admit(options: UnaryOptions, request: unknown): () => void {
   if (refused) throw refused;
   checkDecoded(request);
   if (options.maxRequestBytes !== undefined) checkMessageSize(request, options.maxRequestBytes);
-  return options.inFlight?.enter() ?? (() => undefined);
+  return options.inFlight?.enter() ?? NO_SLOT;
 }
+
+const NO_SLOT = (): void => undefined;
 
 /**
  * A unary handler from an async function: its value is the answer, anything it throws becomes
@@ -132,22 +143,25 @@ export function admit(options: UnaryOptions, request: unknown): () => void {
 export function unary<Req, Res>(options: UnaryOptions, handler: (request: Req, ctx: CallContext) => Promise<Res>): handleUnaryCall<Req, Res> {
   return (call: ServerUnaryCall<Req, Res>, callback: sendUnaryData<Res>) => {
     const { ctx, settled } = openCallContext(call as ServerUnaryCall<unknown, unknown>);
-    const trailer = new Metadata();
-    trailer.set('trace_id', ctx.traceId);
-    const run = async () => {
-      const leave = admit(options, call.request);
-      try {
-        return await handler(call.request, ctx);
-      } finally {
-        leave();
-      }
-    };
-    run().then(
+    // No async wrapper around the handler: one promise level less per call.
+    let leave = NO_SLOT;
+    let answer: Promise<Res>;
+    try {
+      leave = admit(options, call.request);
+      answer = handler(call.request, ctx);
+    } catch (err) {
+      answer = Promise.reject(err);
+    }
+    answer.then(
       (value) => {
+        leave();
         settled();
+        const trailer = new Metadata();
+        trailer.set('trace_id', ctx.traceId);
         callback(null, value, trailer);
       },
       (err: unknown) => {
+        leave();
         settled();
         const mm = toModelMoraError(err);
         logFailure(options.log, ctx, mm);

@@ -11,7 +11,8 @@ import { ModelMoraError } from '../../domain/errors.js';
  * grpc_max_message_mb, image inference to grpc_image_max_message_mb.
  */
 
-const sizes = new WeakMap<object, number>();
+/** Each decoded request's wire size, on the message itself (a WeakMap entry per call cost more). */
+const WIRE_BYTES = Symbol('modelmora.wireBytes');
 /** Requests that did not decode, with the reason: answered VALIDATION_ERROR by the handler. */
 const undecodable = new WeakMap<object, string>();
 
@@ -35,7 +36,7 @@ export function measured(definition: ServiceDefinition): ServiceDefinition {
           undecodable.set(marker, /nesting depth/.test(String((err as Error).message)) ? 'is nested deeper than protobuf allows' : 'is not a valid protobuf message');
           message = marker;
         }
-        if (typeof message === 'object' && message !== null) sizes.set(message, bytes.length);
+        if (typeof message === 'object' && message !== null) (message as { [WIRE_BYTES]?: number })[WIRE_BYTES] = bytes.length;
         return message;
       },
     };
@@ -53,7 +54,7 @@ export function checkDecoded(message: unknown): void {
 
 /** Wire bytes of a request decoded through a measured() definition (0 if unknown). */
 export function messageBytes(message: unknown): number {
-  return typeof message === 'object' && message !== null ? (sizes.get(message) ?? 0) : 0;
+  return typeof message === 'object' && message !== null ? ((message as { [WIRE_BYTES]?: number })[WIRE_BYTES] ?? 0) : 0;
 }
 
 export function checkMessageSize(message: unknown, limitBytes: number): void {

@@ -1,5 +1,6 @@
 import { endianness } from 'node:os';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/grpc-js';
+import { writeWholeResponse } from './response-writer.js';
 
 /**
  * A fast serializer for modelmora.v1.InferenceResponse that writes the same bytes as the generic
@@ -57,14 +58,25 @@ function responseTypeName(method: MethodDefinition<unknown, unknown>): string | 
 export function inferenceResponseSerializer(generic: Serialize): Serialize {
   return (value: unknown) => {
     const message = value as { output_data?: Record<string, unknown> | null } | null;
-    const output = message?.output_data;
-    if (!output) return generic(value);
-    const large = largeField(output);
-    if (!large) return generic(value);
+    if (message === null || typeof message !== 'object') return generic(value);
+    const output = message.output_data;
+    const large = output ? largeField(output) : undefined;
+    // The usual answer (an embedding or an image, nothing else) is written whole, by hand.
+    const whole = writeWholeResponse(message as Record<string, unknown>, large, output != null && hasOtherOutput(output, large?.key));
+    if (whole) return whole;
+    if (!output || !large) return generic(value);
     const { [large.key]: _taken, ...small } = output;
     const rest = generic({ ...message, output_data: small });
     return splice(rest, large.parts, large.size);
   };
+}
+
+/** Whether output_data sets anything besides its large slot (custom_data, text, image_url). */
+function hasOtherOutput(output: Record<string, unknown>, largeKey: string | undefined): boolean {
+  for (const key in output) {
+    if (key !== largeKey && output[key] != null) return true;
+  }
+  return false;
 }
 
 interface LargeField {

@@ -104,6 +104,22 @@ describe('InferenceResponse fast serializer', () => {
     assertSame(toInferenceResponse(result([{ kind: 'image', png, width: 8, height: 8 }, { kind: 'image', png: png.subarray(5, 9), width: 1, height: 1 }], true), now));
   });
 
+  test('answers written whole: defaults, absent parts and values only the generic encoder takes', () => {
+    const plain = toInferenceResponse(result([{ kind: 'embedding', embedding: floats(100, 5) }]), now) as unknown as Record<string, unknown>;
+    const metadata = plain['metadata'] as Record<string, unknown>;
+    assertSame(plain);
+    // Present at their defaults: written (as protobufjs writes them), epoch 0 included.
+    assertSame({ ...plain, model_id: '', metadata: { ...metadata, batch_size: 0, device: '', inference_time_ms: 0, timestamp: { seconds: 0, nanos: 0 } } });
+    assertSame({ ...plain, metadata: null });
+    assertSame({ ...plain, metadata: { device: 'cpu' } });
+    assertSame({ ...plain, output_data: null });
+    assertSame({ ...plain, output_data: {} });
+    assertSame({ model_id: 'm', output_data: { embedding: {} }, metadata: null, error: null });
+    // Not ASCII, a negative int32, a large timestamp: the generic path, same bytes.
+    assertSame({ ...plain, model_id: 'org/modèl', metadata: { ...metadata, device: 'gpü' } });
+    assertSame({ ...plain, metadata: { ...metadata, batch_size: -1, timestamp: { seconds: 2 ** 40, nanos: 999_999_999 } } });
+  });
+
   test('an error answer', () => {
     const err = new ModelMoraError('VALIDATION_ERROR', 'Request validation failed', { fieldErrors: [{ field: 'input_data.text', message: 'is required' }] });
     assertSame({ model_id: 'org/model', output_data: null, metadata: null, error: toErrorMessage(err, 'trace-1', 'r2') });
