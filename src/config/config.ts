@@ -20,7 +20,7 @@ export interface Config {
   default_timeout_seconds: number;
   drain_timeout_seconds: number;
   runner_threads: number;
-  runner_spin: boolean;
+  runner_spin_mb: number;
   warm_runner: boolean;
   job_retention: number;
   inline_image_max_kb: number;

@@ -40,7 +40,7 @@ export const SETTINGS = [
   { key: 'default_timeout_seconds', env: ['MODELMORA_DEFAULT_TIMEOUT_SECONDS'], type: 'int', default: 60, doc: 'Deadline of a request that sets no timeout_seconds (1..600)' },
   { key: 'drain_timeout_seconds', env: ['MODELMORA_DRAIN_TIMEOUT_SECONDS'], type: 'int', default: 30, doc: 'Longest wait for in-flight work on SIGTERM' },
   { key: 'runner_threads', env: ['MODELMORA_RUNNER_THREADS'], type: 'int', default: 0, doc: 'onnxruntime intra-op threads per runner (0: runtime default)' },
-  { key: 'runner_spin', env: ['MODELMORA_RUNNER_SPIN'], type: 'boolean', default: false, doc: 'Let onnxruntime worker threads spin while idle: a little faster on a dedicated machine, wasted CPU when the daemon shares the cores' },
+  { key: 'runner_spin_mb', env: ['MODELMORA_RUNNER_SPIN_MB'], type: 'int', default: 32, doc: 'onnxruntime worker threads spin while idle for models whose files total at least this many MB (0: every model); on light models the spin costs the daemon more CPU than it saves' },
   { key: 'warm_runner', env: ['MODELMORA_WARM_RUNNER'], type: 'boolean', default: true, doc: 'Keep one idle runner process forked with the runtime imported, so a load skips process start (about 80 MB RSS, outside memory_budget_mb)' },
   { key: 'job_retention', env: ['MODELMORA_JOB_RETENTION'], type: 'duration', default: '24h', doc: 'How long finished job results are kept' },
   { key: 'inline_image_max_kb', env: ['MODELMORA_INLINE_IMAGE_MAX_KB'], type: 'int', default: 1024, doc: 'Largest generated PNG answered inline (image_base64); larger ones are served at image_url for job_retention' },

@@ -165,12 +165,14 @@ export class ModelCatalog {
     const entry = this.entries.get(record.model_id);
     const num = (key: string) => (typeof record.config[key] === 'number' ? (record.config[key] as number) : undefined);
     const threads = this.deps.config.runner_threads || record.resource_requirements.cpu_threads || 0;
+    const weightsBytes = entry?.files.reduce((sum, f) => sum + f.size, 0);
+    const spin = (weightsBytes ?? 0) >= this.deps.config.runner_spin_mb * 1024 * 1024;
     const spec: ModelServingSpec = {
-      load: { modelId: record.model_id, taskType: record.task_type, folder, config: record.config, ...(threads ? { threads } : {}), ...(this.deps.config.runner_spin ? { spin: true } : {}) },
+      load: { modelId: record.model_id, taskType: record.task_type, folder, config: record.config, ...(threads ? { threads } : {}), ...(spin ? { spin: true } : {}) },
     };
     if (record.keep_alive !== undefined) spec.keepAliveMs = parseDuration(record.keep_alive);
     if (record.resource_requirements.memory_mb) spec.declaredMemoryMb = record.resource_requirements.memory_mb;
-    if (entry) spec.weightsBytes = entry.files.reduce((sum, f) => sum + f.size, 0);
+    if (weightsBytes !== undefined) spec.weightsBytes = weightsBytes;
     const maxBatchSize = num('max_batch_size');
     const maxDelayMs = num('max_delay_ms');
     const maxQueueSize = num('max_queue_size');

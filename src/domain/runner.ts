@@ -10,7 +10,7 @@ export interface LoadSpec {
   /** The model's `config` from modelmora.yaml / the registry (pooling, normalize, max_length...). */
   config: Record<string, unknown>;
   threads?: number;
-  /** Let onnxruntime's idle worker threads spin (setting runner_spin). */
+  /** Let onnxruntime's idle worker threads spin (setting runner_spin_mb). */
   spin?: boolean;
 }
 
