@@ -1,10 +1,10 @@
 import type { Clock } from '../domain/clock.js';
 import type { ModelStatus } from '../domain/engine.js';
 import { ModelMoraError } from '../domain/errors.js';
-import type { RunnerBatch, RunnerBatchResult, RunnerFactory, RunnerHandle, RunnerProgress } from '../domain/runner.js';
+import type { RunnerFactory, RunnerHandle } from '../domain/runner.js';
 import { planEviction, type ResidentModel } from './eviction-policy.js';
 import { notify, type EngineObserver, type EvictionReason } from './observer.js';
-import { DeathWatch, newResident, residentStatus, type Resident } from './resident.js';
+import { cancelKeepAlive, DeathWatch, markFailed, newResident, residentStatus, unloadingError, type Resident, type RunnerLease } from './resident.js';
 import { RssHistory } from './rss-history.js';
 import { MIB, type ModelServingSpec } from './serving-spec.js';
 
@@ -19,15 +19,6 @@ export interface ResidencyOptions {
   rssRefreshMs?: number;
   /** Restart delay after the n-th consecutive failure: initialMs * 2^(n-1), capped at maxMs. */
   backoff?: { initialMs: number; maxMs: number };
-}
-
-/** A model's runner, held for one batch. */
-export interface RunnerLease {
-  readonly handle: RunnerHandle;
-  /** `signal` cancels the runner's work; `onProgress` gets its per-item progress (tokens, steps). */
-  run(batch: RunnerBatch, signal?: AbortSignal, onProgress?: (event: RunnerProgress) => void): Promise<RunnerBatchResult>;
-  /** Idempotent. */
-  release(): void;
 }
 
 /** Rounds of evict-and-recheck before a load gives up (other loads may race for the room). */
@@ -110,7 +101,7 @@ export class Residency {
       entry.unloading = true;
       entry.unloadReason = reason;
     }
-    this.cancelKeepAlive(entry);
+    cancelKeepAlive(entry);
     entry.loadAbort?.abort();
     if (entry.state === 'unhealthy' && !entry.ready) this.remove(entry, reason);
     else if (entry.state === 'loaded' && entry.refs === 0) void this.stop(entry, reason);
@@ -196,7 +187,7 @@ export class Residency {
       if (entry.unloading) return this.abandon(entry);
       const error =
         err instanceof ModelMoraError ? err : new ModelMoraError('MODEL_LOAD_FAILED', `Model ${entry.modelId} failed to load`, { cause: err });
-      this.markFailed(entry, error.message);
+      markFailed(entry, this.now, this.opts.backoff, error.message);
       notify(observer, 'loadFailed', { modelId: entry.modelId, errorCode: error.code });
       throw error;
     } finally {
@@ -213,7 +204,7 @@ export class Residency {
       if (entry.handle !== handle || entry.stopping) return;
       const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
       const message = `Runner of model ${entry.modelId} exited unexpectedly (${how})`;
-      this.markFailed(entry, message);
+      markFailed(entry, this.now, this.opts.backoff, message);
       watch.kill(new ModelMoraError('UNHEALTHY_MODEL', message));
       notify(observer, 'runnerDied', { modelId: entry.modelId, message });
       if (entry.unloading) this.remove(entry, entry.unloadReason);
@@ -280,7 +271,7 @@ export class Residency {
   private evict(victim: Resident): Promise<void> {
     victim.unloading = true;
     victim.unloadReason = 'memory';
-    this.cancelKeepAlive(victim);
+    cancelKeepAlive(victim);
     if (victim.refs === 0) void this.stop(victim, 'memory');
     return victim.gone.promise;
   }
@@ -288,7 +279,7 @@ export class Residency {
   private lease(entry: Resident, handle: RunnerHandle): RunnerLease {
     entry.refs++;
     entry.lastUsedAt = this.now;
-    this.cancelKeepAlive(entry);
+    cancelKeepAlive(entry);
     const death = entry.death;
     let released = false;
     return {
@@ -330,7 +321,7 @@ export class Residency {
 
   private armKeepAlive(entry: Resident): void {
     const keep = this.keepAliveOf(entry);
-    this.cancelKeepAlive(entry);
+    cancelKeepAlive(entry);
     if (keep < 0) return;
     if (keep === 0) {
       void this.stop(entry, 'keep_alive');
@@ -345,11 +336,6 @@ export class Residency {
       { unref: true },
     );
     entry.keepAlive = { timer, expiresAt: this.now + keep };
-  }
-
-  private cancelKeepAlive(entry: Resident): void {
-    entry.keepAlive?.timer.cancel();
-    entry.keepAlive = undefined;
   }
 
   private refreshRss(entry: Resident, handle: RunnerHandle): void {
@@ -371,7 +357,7 @@ export class Residency {
     if (entry.stopping) return entry.gone.promise;
     entry.stopping = true;
     entry.unloading = true;
-    this.cancelKeepAlive(entry);
+    cancelKeepAlive(entry);
     const bytes = entry.bytes;
     if (entry.handle) await entry.handle.stop().catch(() => undefined);
     this.remove(entry, reason, bytes);
@@ -379,7 +365,7 @@ export class Residency {
 
   private remove(entry: Resident, reason: EvictionReason, bytes = entry.bytes): void {
     if (this.entries.get(entry.modelId) === entry) this.entries.delete(entry.modelId);
-    this.cancelKeepAlive(entry);
+    cancelKeepAlive(entry);
     entry.gone.resolve();
     if (entry.loadedAt !== undefined) notify(this.opts.observer, 'modelUnloaded', { modelId: entry.modelId, bytes, reason });
     notify(this.opts.observer, 'modelMemory', entry.modelId, 0);
@@ -402,25 +388,9 @@ export class Residency {
     }
   }
 
-  private markFailed(entry: Resident, message: string): void {
-    const { initialMs, maxMs } = this.opts.backoff;
-    entry.failures++;
-    entry.retryAt = this.now + Math.min(maxMs, initialMs * 2 ** (entry.failures - 1));
-    entry.state = 'unhealthy';
-    entry.handle = undefined;
-    entry.bytes = 0;
-    entry.lastError = message;
-    entry.lastCheckAt = this.now;
-    this.cancelKeepAlive(entry);
-  }
-
   private reportCounts(): void {
     let loaded = 0;
     for (const e of this.entries.values()) if (e.state === 'loaded') loaded++;
     notify(this.opts.observer, 'loadedCount', loaded);
   }
-}
-
-function unloadingError(modelId: string): ModelMoraError {
-  return new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${modelId} is being unloaded; retry shortly`);
 }

@@ -1,9 +1,18 @@
 import type { Timer } from '../domain/clock.js';
 import type { ModelStatus } from '../domain/engine.js';
 import { ModelMoraError } from '../domain/errors.js';
-import type { RunnerHandle } from '../domain/runner.js';
+import type { RunnerBatch, RunnerBatchResult, RunnerHandle, RunnerProgress } from '../domain/runner.js';
 import type { EvictionReason } from './observer.js';
 import { MIB, type ModelServingSpec } from './serving-spec.js';
+
+/** A model's runner, held for one batch. */
+export interface RunnerLease {
+  readonly handle: RunnerHandle;
+  /** `signal` cancels the runner's work; `onProgress` gets its per-item progress (tokens, steps). */
+  run(batch: RunnerBatch, signal?: AbortSignal, onProgress?: (event: RunnerProgress) => void): Promise<RunnerBatchResult>;
+  /** Idempotent. */
+  release(): void;
+}
 
 /** One model the scheduler holds (or is loading, or saw die). Mutable; owned by Residency. */
 export interface Resident {
@@ -131,4 +140,25 @@ export function residentStatus(r: Resident, pinned: boolean): ModelStatus {
   if (r.state === 'loaded' && r.handle?.pid !== undefined) status.pid = r.handle.pid;
   if (r.keepAlive) status.expires_at = iso(r.keepAlive.expiresAt)!;
   return status;
+}
+
+export function cancelKeepAlive(entry: Resident): void {
+  entry.keepAlive?.timer.cancel();
+  entry.keepAlive = undefined;
+}
+
+/** The runner failed: unhealthy, restartable after a backoff of initialMs * 2^(failures-1), capped at maxMs. */
+export function markFailed(entry: Resident, now: number, backoff: { initialMs: number; maxMs: number }, message: string): void {
+  entry.failures++;
+  entry.retryAt = now + Math.min(backoff.maxMs, backoff.initialMs * 2 ** (entry.failures - 1));
+  entry.state = 'unhealthy';
+  entry.handle = undefined;
+  entry.bytes = 0;
+  entry.lastError = message;
+  entry.lastCheckAt = now;
+  cancelKeepAlive(entry);
+}
+
+export function unloadingError(modelId: string): ModelMoraError {
+  return new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${modelId} is being unloaded; retry shortly`);
 }
