@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { rootCertificates } from 'node:tls';
 import { fileURLToPath } from 'node:url';
 import { ModelMoraClient } from '../client/client.js';
 import { recordUrl } from '../client/daemon-url.js';
-import { resolveConfig, resolveSettings } from '../config/config.js';
+import { resolveConfig, resolveSettings, type Config } from '../config/config.js';
 import { ModelMoraError } from '../domain/errors.js';
 import { runningDaemon, type DaemonRecord } from '../daemon/pid-lock.js';
 import type { Output } from './render/output.js';
@@ -45,7 +46,8 @@ export interface DetachedDaemon {
  * the wanted state (a daemon serving this home) holds, so scripts may call it unconditionally.
  */
 export async function serveDetached(request: DetachRequest): Promise<DetachedDaemon> {
-  const home = await daemonHome(request.flags, request.configPath);
+  const { home, tls_cert: tlsCert } = await daemonConfig(request.flags, request.configPath);
+  const trust = ownCertificate(tlsCert);
   const log = path.join(home, 'logs', 'daemon.log');
   const running = runningDaemon(home);
   if (running) {
@@ -84,7 +86,7 @@ export async function serveDetached(request: DetachRequest): Promise<DetachedDae
       throw new ModelMoraError('SERVICE_UNAVAILABLE', `The daemon ${how} before it was ready; see logs/daemon.log in the home`);
     }
     const record = runningDaemon(home);
-    if (record && record.pid === child.pid && (await isReady(record))) {
+    if (record && record.pid === child.pid && (await isReady(record, trust))) {
       const started = describe(record, log, false);
       request.output.data(started, () =>
         [`ModelMora running in the background (pid ${started.pid})`, `  REST  ${started.api}`, ...(started.grpc_port ? [`  gRPC  ${record.host}:${started.grpc_port}`] : []), `  logs  ${log}`, `  stop  modelmora stop`].join('\n'),
@@ -129,19 +131,34 @@ export function cliHome(home: string | undefined): string {
   return resolveSettings(['home'], { flags: home !== undefined ? { home: path.resolve(home) } : {} }).home;
 }
 
-/** The home the daemon will use: flags > env > the server: section of modelmora.yaml > default. */
-async function daemonHome(flags: Record<string, unknown>, configPath: string | undefined): Promise<string> {
+/** The config the daemon will use: flags > env > the server: section of modelmora.yaml > default. */
+async function daemonConfig(flags: Record<string, unknown>, configPath: string | undefined): Promise<Config> {
   const file = configPath ?? 'modelmora.yaml';
   let yaml: Record<string, unknown> | undefined;
   if (configPath !== undefined || existsSync(file)) {
     const { openProject } = await import('../project/project.js');
     yaml = (await openProject(file)).manifest.server;
   }
-  return resolveConfig({ flags, ...(yaml && { yaml }) }).home;
+  return resolveConfig({ flags, ...(yaml && { yaml }) });
 }
 
-async function isReady(record: DaemonRecord): Promise<boolean> {
-  const client = new ModelMoraClient({ baseUrl: recordUrl(record), timeoutMs: 2000 });
+/**
+ * What the readiness check trusts: the system's CAs plus the daemon's own certificate, so a
+ * daemon started with a self-signed one is seen ready without NODE_EXTRA_CA_CERTS. It is the
+ * certificate this command just told the daemon to serve. Unreadable: the daemon refuses to
+ * start anyway, and says why in its log.
+ */
+function ownCertificate(certFile: string | null): string[] | undefined {
+  if (!certFile) return undefined;
+  try {
+    return [...rootCertificates, readFileSync(certFile, 'utf8')];
+  } catch {
+    return undefined;
+  }
+}
+
+async function isReady(record: DaemonRecord, trust: string[] | undefined): Promise<boolean> {
+  const client = new ModelMoraClient({ baseUrl: recordUrl(record), timeoutMs: 2000, ...(record.tls && trust && { ca: trust }) });
   try {
     return (await client.health.ready()).status === 'ready';
   } catch {

@@ -42,7 +42,7 @@ export interface ModelMoraClientOptions {
   /** Replaces the keep-alive pool (tests, proxies). */
   dispatcher?: Dispatcher;
   /** PEM certificate to trust for an https daemon with its own certificate (else the system's CAs and NODE_EXTRA_CA_CERTS). */
-  ca?: Buffer | string;
+  ca?: Buffer | string | Array<Buffer | string>;
 }
 
 export type InferRequest = InferInput & InferOptions;

@@ -225,6 +225,30 @@ describe('a daemon with TLS', () => {
   });
 });
 
+describe('serve --detach with a self-signed certificate', () => {
+  let w: CliWorld;
+  let cert: TestCert;
+  before(async () => {
+    w = await cliWorld();
+    cert = await selfSignedCert(w.dir);
+  });
+  after(async () => {
+    await w?.run(['stop']);
+    await w?.cleanup();
+  });
+
+  test('is seen ready through its own certificate, without NODE_EXTRA_CA_CERTS, and stops', async () => {
+    const started = await w.run(['serve', '--detach', '--port', '0', '--grpc-port', '0', '--tls-cert', cert.certFile, '--tls-key', cert.keyFile]);
+    assert.equal(started.code, 0, started.stderr);
+    assert.match(started.stdout, /^ModelMora running in the background \(pid \d+\)\n  REST  https:\/\/127\.0\.0\.1:\d+\/api\/v1\n/);
+    const url = /REST {2}(https:\S+)\/api\/v1/.exec(started.stdout)![1]!;
+    await assert.rejects(fetch(`${url}/health/live`), 'the daemon really serves the self-signed certificate');
+    const stopped = await w.run(['stop']);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.equal(await w.exists('../home/daemon.pid'), false);
+  });
+});
+
 describe('setups that refuse to start', () => {
   let w: CliWorld;
   let cert: TestCert;
