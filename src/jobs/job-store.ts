@@ -91,3 +91,13 @@ export function summaryOf(job: JobRecord): JobSummary {
   const { request: _request, result: _result, ...summary } = job;
   return summary;
 }
+
+/**
+ * A finished job keeps what its status and result need, not its inputs: the images of an async
+ * request can be megabytes, and a finished job never runs again. Applied by the store on the
+ * update that finishes a job and on replay, so neither memory nor, after the next compaction,
+ * the journal holds a finished job's inputs until retention prunes it.
+ */
+export function dropInputsIfFinished(job: JobRecord): void {
+  if (isFinished(job.status) && job.request.items.length > 0) job.request = { ...job.request, items: [] };
+}

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { ModelMoraError } from '../domain/errors.js';
 import { decodeJob, decodePatch, encodeJob, encodePatch, type JsonObject } from './job-codec.js';
-import { filterJobs, isFinished, summaryOf, type JobPatch, type JobRecord, type JobStore, type JobStoreFilter, type JobSummary } from './job-store.js';
+import { dropInputsIfFinished, filterJobs, isFinished, summaryOf, type JobPatch, type JobRecord, type JobStore, type JobStoreFilter, type JobSummary } from './job-store.js';
 
 /**
  * The embedded JobStore: a journal of JSON lines in <home>/jobs/jobs.log, with every job in memory.
@@ -80,7 +80,7 @@ export class LogJobStore implements JobStore {
     if (!this.jobs.has(id)) return undefined;
     await this.append({ t: 'upd', id, set: encodePatch(patch) }, () => {
       const job = this.jobs.get(id);
-      if (job) Object.assign(job, patch);
+      if (job) dropInputsIfFinished(Object.assign(job, patch));
     });
     const job = this.jobs.get(id);
     return job && { ...job };
@@ -285,7 +285,7 @@ function applyRecord(jobs: Map<string, JobRecord>, value: unknown): void {
       if (typeof record.id !== 'string') throw new Error('bad update');
       const patch = decodePatch(record.set);
       const job = jobs.get(record.id);
-      if (job) Object.assign(job, patch);
+      if (job) dropInputsIfFinished(Object.assign(job, patch));
       return;
     }
     case 'del':

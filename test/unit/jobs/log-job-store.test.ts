@@ -90,6 +90,28 @@ describe('LogJobStore', () => {
     assert.equal((await again.list())[0]?.['request' as keyof object], undefined, 'listings carry no request');
   });
 
+  it('a finished job lets go of its inputs, in memory and, after compaction, in the journal', async () => {
+    const store = await openStore();
+    const image = new Uint8Array(256 * 1024).fill(7);
+    await store.put(job('big', 1000, { items: [{ kind: 'image', image }, { kind: 'image', image }] }));
+    await store.put(job('waiting', 2000, { items: [{ kind: 'image', image }] }));
+    await store.update('big', { status: 'processing', attempts: 1 });
+    assert.equal((await store.get('big'))?.request.items.length, 2, 'a running job keeps its inputs');
+    await store.update('big', { status: 'failed', error: { error_code: 'INFERENCE_FAILED', message: 'boom' } });
+    const finished = await store.get('big');
+    assert.deepEqual(finished?.request.items, []);
+    assert.equal(finished?.request.priority, 'medium', 'the rest of the request stays');
+    assert.equal(finished?.error?.error_code, 'INFERENCE_FAILED');
+    await store.close();
+
+    // Replayed from the journal (put with inputs, then the finishing update), then compacted.
+    const again = await openStore();
+    assert.deepEqual((await again.get('big'))?.request.items, []);
+    assert.equal((await again.get('waiting'))?.request.items.length, 1, 'an unfinished job keeps its inputs for its rerun');
+    const journal = await fs.readFile(path.join(dir, 'jobs.log'), 'utf8');
+    assert.ok(journal.length < 256 * 1024 * 4 / 3 * 2, `only the waiting job's image is left (${journal.length} bytes)`);
+  });
+
   it('a put is in the journal when it resolves (a copy taken then, as after kill -9, has it)', async () => {
     const store = await openStore();
     await store.put(job('durable', 1));
