@@ -225,7 +225,7 @@ describe('a daemon with TLS', () => {
   });
 });
 
-describe('serve --detach with a self-signed certificate', () => {
+describe('serve from the CLI: a detached TLS daemon, and setups that refuse to start', () => {
   let w: CliWorld;
   let cert: TestCert;
   before(async () => {
@@ -246,18 +246,6 @@ describe('serve --detach with a self-signed certificate', () => {
     const stopped = await w.run(['stop']);
     assert.equal(stopped.code, 0, stopped.stderr);
     assert.equal(await w.exists('../home/daemon.pid'), false);
-  });
-});
-
-describe('setups that refuse to start', () => {
-  let w: CliWorld;
-  let cert: TestCert;
-  before(async () => {
-    w = await cliWorld();
-    cert = await selfSignedCert(w.dir);
-  });
-  after(async () => {
-    await w?.cleanup();
   });
 
   test('a non-loopback bind without any token source exits non-zero with a clear message, before listening', async () => {
