@@ -84,3 +84,14 @@ export async function modelMoraRestRun(
   for (const [name, ms] of Object.entries(spent)) cpu.add(`ModelMora ${name}`, ms, r.ok);
   return { reqPerSecond: requireClean('ModelMora REST', r), latency: [r.latencyP50Ms, r.latencyP99Ms] };
 }
+
+/**
+ * One measured run of a baseline server (a B side): its req/s, and the CPU it and this harness
+ * (the client) spent, added to `cpu` per request as '<name> server' and '<name> client'.
+ */
+export async function baselineRestRun(name: string, pid: number, load: RestLoad, cpu: CpuPerUnit): Promise<number> {
+  const { result: r, cpu: spent } = await withCpu({ server: () => [pid], client: () => [process.pid] }, () => restLoad(load));
+  cpu.add(`${name} server`, spent.server, r.ok);
+  cpu.add(`${name} client`, spent.client, r.ok);
+  return requireClean(`${name} server`, r);
+}

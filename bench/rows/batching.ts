@@ -10,7 +10,7 @@ import { DIST_BENCH, MINILM_ID, type BenchContext } from '../harness/context.js'
 import { compareRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate, formatNumber } from '../harness/stats.js';
-import { modelMoraRestRun, requireClean, restLoad } from '../load/rest-load.js';
+import { baselineRestRun, modelMoraRestRun } from '../load/rest-load.js';
 import { SETTINGS } from '../../src/config/settings.js';
 
 const defaultOf = (key: string) => SETTINGS.find((s) => s.key === key)?.default;
@@ -37,7 +37,6 @@ export async function batchingRows(ctx: BenchContext): Promise<RowResult[]> {
     const load = (url: string) => ({ url, bodies, connections: ctx.connections, seconds: ctx.loadSeconds });
     let aLatency: number[] = [];
     const cpu = new CpuPerUnit();
-    const harness = [process.pid];
     const results = await alternate(
       {
         modelmora: async () => {
@@ -52,12 +51,7 @@ export async function batchingRows(ctx: BenchContext): Promise<RowResult[]> {
           cpu.add('in-process', spent.inProcess, r.done);
           return r.perSecond;
         },
-        naive: async () => {
-          const { result: r, cpu: spent } = await withCpu({ naive: () => [naive.pid], client: () => harness }, () => restLoad(load(naive.info.url)));
-          cpu.add('naive server', spent.naive, r.ok);
-          cpu.add('naive client', spent.client, r.ok);
-          return requireClean('naive server', r);
-        },
+        naive: () => baselineRestRun('naive', naive.pid, load(naive.info.url), cpu),
       },
       { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
     );

@@ -9,9 +9,9 @@ import { startChild } from '../harness/child.js';
 import { DIST_BENCH, type BenchContext } from '../harness/context.js';
 import { DEMO_ID, DEMO_MODEL } from '../harness/daemon.js';
 import { compareRow, type RowResult } from '../harness/report.js';
-import { CpuPerUnit, withCpu } from '../harness/cpu.js';
+import { CpuPerUnit } from '../harness/cpu.js';
 import { alternate } from '../harness/stats.js';
-import { modelMoraRestRun, requireClean, restLoad } from '../load/rest-load.js';
+import { baselineRestRun, modelMoraRestRun } from '../load/rest-load.js';
 
 export async function overheadRows(ctx: BenchContext): Promise<RowResult[]> {
   const daemon = await ctx.mainDaemon();
@@ -22,7 +22,6 @@ export async function overheadRows(ctx: BenchContext): Promise<RowResult[]> {
     const load = (url: string) => ({ url, bodies, connections: ctx.connections, seconds: ctx.loadSeconds });
     let aLatency: number[] = [];
     const cpu = new CpuPerUnit();
-    const harness = [process.pid];
     const results = await alternate(
       {
         modelmora: async () => {
@@ -30,17 +29,8 @@ export async function overheadRows(ctx: BenchContext): Promise<RowResult[]> {
           aLatency = run.latency;
           return run.reqPerSecond;
         },
-        fixed: async () => {
-          const { result: r, cpu: spent } = await withCpu({ server: () => [fixed.pid], client: () => harness }, () => restLoad(load(fixed.info.url)));
-          cpu.add('fixed server', spent.server, r.ok);
-          cpu.add('fixed client', spent.client, r.ok);
-          return requireClean('fixed body', r);
-        },
-        naive: async () => {
-          const { result: r, cpu: spent } = await withCpu({ server: () => [naive.pid] }, () => restLoad(load(naive.info.url)));
-          cpu.add('naive server', spent.server, r.ok);
-          return requireClean('naive server', r);
-        },
+        fixed: () => baselineRestRun('fixed', fixed.pid, load(fixed.info.url), cpu),
+        naive: () => baselineRestRun('naive', naive.pid, load(naive.info.url), cpu),
       },
       { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
     );

@@ -106,15 +106,8 @@ export interface JobList {
   data: JobStatusResponse[];
 }
 
-/** §2.6.3 GET /status. */
-export interface SystemStatus {
-  version: string;
-  uptime_seconds: number;
-  memory: { total_mb: number; used_mb: number; available_mb: number; threshold_mb: number };
-  gpu: { available: boolean; devices: Array<{ device_id: number; name: string; memory_total_mb: number; memory_used_mb: number }> };
-  loaded_models: ModelStatus[];
-  queue_depth: QueueDepth;
-}
+/** §2.6.3 GET /status: the body the daemon builds (a type-only import, like the registry's). */
+export type { SystemStatusBody as SystemStatus } from '../api/system-status.js';
 
 export interface Liveness {
   status: string;
