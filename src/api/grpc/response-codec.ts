@@ -27,11 +27,14 @@ const LENGTH_DELIMITED = 2;
 
 const LITTLE_ENDIAN = endianness() === 'LE';
 
-/** The InferenceService definition with its InferenceResponse methods on the fast serializer. */
-export function withFastResponses(definition: ServiceDefinition): ServiceDefinition {
+/**
+ * The InferenceService definition with its InferenceResponse methods on the fast serializer.
+ * `allocate` gives the buffer an answer is written into (LentBuffer when the caller copies it).
+ */
+export function withFastResponses(definition: ServiceDefinition, allocate?: (size: number) => Buffer): ServiceDefinition {
   const out: Record<string, MethodDefinition<unknown, unknown>> = {};
   for (const [name, method] of Object.entries(definition)) {
-    out[name] = responseTypeName(method) === 'InferenceResponse' ? { ...method, responseSerialize: inferenceResponseSerializer(method.responseSerialize as Serialize) } : method;
+    out[name] = responseTypeName(method) === 'InferenceResponse' ? { ...method, responseSerialize: inferenceResponseSerializer(method.responseSerialize as Serialize, allocate) } : method;
   }
   return out;
 }
@@ -55,14 +58,14 @@ function responseTypeName(method: MethodDefinition<unknown, unknown>): string | 
 }
 
 /** Wraps the generic serializer; messages without a large field go to it untouched. */
-export function inferenceResponseSerializer(generic: Serialize): Serialize {
+export function inferenceResponseSerializer(generic: Serialize, allocate?: (size: number) => Buffer): Serialize {
   return (value: unknown) => {
     const message = value as { output_data?: Record<string, unknown> | null } | null;
     if (message === null || typeof message !== 'object') return generic(value);
     const output = message.output_data;
     const large = output ? largeField(output) : undefined;
     // The usual answer (an embedding or an image, nothing else) is written whole, by hand.
-    const whole = writeWholeResponse(message as Record<string, unknown>, large, output != null && hasOtherOutput(output, large?.key));
+    const whole = writeWholeResponse(message as Record<string, unknown>, large, output != null && hasOtherOutput(output, large?.key), allocate);
     if (whole) return whole;
     if (!output || !large) return generic(value);
     const { [large.key]: _taken, ...small } = output;

@@ -40,7 +40,12 @@ interface PlainMetadata {
  * `large` is the output's large slot, undefined when output_data holds none; `otherOutput` says
  * output_data holds something else too (then the generic path runs).
  */
-export function writeWholeResponse(message: Record<string, unknown>, large: WireParts | undefined, otherOutput: boolean): Buffer | undefined {
+export function writeWholeResponse(
+  message: Record<string, unknown>,
+  large: WireParts | undefined,
+  otherOutput: boolean,
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+): Buffer | undefined {
   if (otherOutput || message['error'] != null) return undefined;
   const modelId = message['model_id'];
   if (modelId != null && !isAscii(modelId)) return undefined;
@@ -54,7 +59,7 @@ export function writeWholeResponse(message: Record<string, unknown>, large: Wire
   if (hasOutput) size += 1 + varintSize(large?.size ?? 0) + (large?.size ?? 0);
   if (meta !== undefined) size += 1 + varintSize(meta.size) + meta.size;
 
-  const out = Buffer.allocUnsafe(size);
+  const out = allocate(size);
   let at = 0;
   if (typeof modelId === 'string') {
     at = writeVarint(out, writeVarint(out, at, MODEL_ID), modelId.length);
@@ -70,6 +75,26 @@ export function writeWholeResponse(message: Record<string, unknown>, large: Wire
   if (meta !== undefined) at = writeMetadata(out, writeVarint(out, writeVarint(out, at, METADATA), meta.size), metadata!, meta.timestamp);
   if (at !== size) throw new Error('InferenceResponse: written length mismatch');
   return out;
+}
+
+/**
+ * One buffer lent to every answer the gRPC server writes, for a serializer whose caller copies
+ * the bytes before it serializes again: grpc-js frames each message into a new buffer of its own
+ * (server-interceptors.js serializeMessage) at once. A fresh buffer per multi-megabyte answer
+ * only fed the collector: on bench row 5 (3 MiB answers) the daemon spent two thirds of its CPU
+ * in GC, because answers in flight outlived two scavenges and every promoted buffer waited for a
+ * full mark-compact. Answers over `maxBytes` get their own buffer, so one huge answer is not kept.
+ */
+export class LentBuffer {
+  private buffer = Buffer.alloc(0);
+
+  constructor(private readonly maxBytes: number) {}
+
+  readonly take = (size: number): Buffer => {
+    if (size > this.maxBytes) return Buffer.allocUnsafe(size);
+    if (this.buffer.length < size) this.buffer = Buffer.allocUnsafe(Math.max(size, Math.min(this.maxBytes, this.buffer.length * 2)));
+    return this.buffer.subarray(0, size);
+  };
 }
 
 /** Bytes of InferenceMetadata and of its Timestamp; null when a value needs the generic encoder. */

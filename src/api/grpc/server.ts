@@ -18,6 +18,7 @@ import { inferenceService } from './inference-service.js';
 import { managementService } from './management-service.js';
 import { registryService } from './registry-service.js';
 import { withFastResponses } from './response-codec.js';
+import { LentBuffer } from './response-writer.js';
 import { guardService } from './rpc-access.js';
 
 /**
@@ -76,6 +77,9 @@ export const PROTO_FILES = ['modelmora/v1/inference.proto', 'modelmora/v1/regist
 /** Field names as in the .proto, enums by name, int64 as numbers, unset fields at their defaults. */
 export const PROTO_OPTIONS: Options = { keepCase: true, enums: String, longs: Number, defaults: true, oneofs: true, includeDirs: [PROTOS_DIR] };
 
+/** Answers up to this size are written into one lent buffer (response-writer.ts LentBuffer). */
+const LENT_ANSWER_BYTES = 8 * MIB;
+
 const SERVICES = ['modelmora.v1.InferenceService', 'modelmora.v1.RegistryService', 'modelmora.v1.ManagementService'] as const;
 
 /** Builds the server without binding it. */
@@ -83,7 +87,7 @@ export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   const definitions = loadSync(PROTO_FILES, PROTO_OPTIONS);
   // InferenceResponse carries embeddings as Float32Arrays: its methods get the fast serializer;
   // every method's requests are measured for the per-call size limits (message-size.ts).
-  const fastInference = withFastResponses(definitions['modelmora.v1.InferenceService'] as ServiceDefinition);
+  const fastInference = withFastResponses(definitions['modelmora.v1.InferenceService'] as ServiceDefinition, new LentBuffer(LENT_ANSWER_BYTES).take);
   const service = (name: string) => measured(name === 'modelmora.v1.InferenceService' ? fastInference : (definitions[name] as ServiceDefinition));
   // The transport cap is the largest limit (image inference, and answers, which may carry images);
   // each call is then held to its own limit.
