@@ -24,8 +24,8 @@ export type ChildMessage =
   | { type: 'loaded' }
   /** The model is loaded and runs are accepted. */
   | { type: 'ready'; loadMs: number }
-  /** outputs as packOutputs made them (embeddings sharing one buffer travel as `floats`). */
-  | { type: 'result'; id: number; outputs: PackedOutput[]; floats?: Float32Array; inferenceMs: number }
+  /** outputs as resultMessage packed them (embeddings sharing one buffer travel as `floats`). */
+  | { type: 'result'; id: number; outputs: PackedOutput[]; floats?: Float32Array; pad?: string; inferenceMs: number }
   /** No id: the load failed. `message` is already safe to show (no absolute paths). */
   | { type: 'error'; id?: number; code: ErrorCode; message: string }
   /** Per item of run `id`, while it works: tokens as produced (txt2txt), steps (txt2img), 0..100. */

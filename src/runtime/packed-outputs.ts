@@ -1,4 +1,5 @@
 import type { ItemOutput } from '../domain/inference.js';
+import type { ChildMessage } from './messages.js';
 
 /**
  * How a batch's outputs cross the runner -> daemon IPC. txt2embed pools a batch into views of
@@ -50,4 +51,35 @@ export function unpackOutputs(packed: PackedOutputs): ItemOutput[] {
     if (!floats || o.offset < 0 || o.offset + o.length > floats.length) throw new RangeError('embedding range outside the result floats');
     return { kind: 'embedding', embedding: floats.subarray(o.offset, o.offset + o.length) };
   });
+}
+
+/**
+ * The runner's result message, laid out so that a large `floats` lands on a 4-byte boundary of
+ * the IPC message. Node's deserializer then hands the daemon a view of the received bytes;
+ * unaligned, it copies them into a buffer of their own (internal/child_process/serialization.js
+ * with v8's DefaultSerializer). A 3 MiB answer was copied once more that way, and each extra
+ * multi-megabyte buffer feeds the daemon's collector (bench row 5).
+ *
+ * The layout, from the start of the message Node frames (and reads into a fresh buffer): a
+ * 4-byte length, the serializer header (2 bytes), the object tag (1), the key `pad` (5) and its
+ * string (2 + p bytes), the key `floats` (8), the host-object tag (1), Node's view tag (1), the
+ * view's type (1) and its byte length (a varint); then the floats. So p is chosen to make
+ * 25 + p + varint length a multiple of 4. Should a Node release lay messages out otherwise, the
+ * answer is still right and only copied (test/unit/runtime/packed-outputs.test.ts forks a child
+ * to check the view).
+ */
+export function resultMessage(id: number, outputs: ItemOutput[], inferenceMs: number): ChildMessage {
+  const { floats, outputs: packed } = packOutputs(outputs);
+  if (!floats) return { type: 'result', id, outputs: packed, inferenceMs };
+  const before = 25 + varintBytes(floats.byteLength);
+  return { pad: ' '.repeat((4 - (before % 4)) % 4), floats, type: 'result', id, outputs: packed, inferenceMs };
+}
+
+function varintBytes(value: number): number {
+  let n = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 0x80);
+    n++;
+  }
+  return n;
 }

@@ -9,7 +9,7 @@ import type { LoadSpec, RunnerBatch } from '../domain/runner.js';
 import { isParentMessage, WARM_FLAG, type ChildMessage, type ParentMessage } from './messages.js';
 import { errorText, safeMessage } from './safe-message.js';
 import { checkModelFiles } from './model-files.js';
-import { packOutputs } from './packed-outputs.js';
+import { resultMessage } from './packed-outputs.js';
 import { loadTaskHandler, warmUpRuntime, type TaskHandler } from './tasks/index.js';
 
 interface QueuedRun {
@@ -88,7 +88,7 @@ async function drain(): Promise<void> {
       if (outputs.length !== run.batch.items.length) {
         throw new ModelMoraError('INFERENCE_FAILED', `The model returned ${outputs.length} outputs for ${run.batch.items.length} inputs`);
       }
-      send({ type: 'result', id: run.id, ...packOutputs(outputs), inferenceMs: performance.now() - start });
+      send(resultMessage(run.id, outputs, performance.now() - start));
     } catch (err) {
       const code = run.abort.signal.aborted ? 'CANCELLED' : 'INFERENCE_FAILED';
       send({ type: 'error', id: run.id, ...errorMessage(err, code) });

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { spawn } from 'node:child_process';
 import { deserialize, serialize } from 'node:v8';
 import type { ItemOutput } from '../../../src/domain/inference.js';
-import { packOutputs, unpackOutputs } from '../../../src/runtime/packed-outputs.js';
+import { packOutputs, resultMessage, unpackOutputs } from '../../../src/runtime/packed-outputs.js';
 
 const floats = (n: number, seed: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i + seed) * 100);
 
@@ -54,5 +55,34 @@ describe('packOutputs / unpackOutputs', () => {
   it('a range outside the floats is refused', () => {
     assert.throws(() => unpackOutputs({ outputs: [{ kind: 'embedding-range', offset: 2, length: 4 }], floats: new Float32Array(5) }), RangeError);
     assert.throws(() => unpackOutputs({ outputs: [{ kind: 'embedding-range', offset: 0, length: 1 }] }), RangeError);
+  });
+
+  it('a result message’s floats reach the parent as a view of the received bytes, not a copy', async () => {
+    // A real child on Node's `advanced` IPC, as a runner talks to the daemon; sizes whose byte
+    // length takes 2, 3 and 4 varint bytes.
+    const lengths = [300, 25_000, 786_432];
+    const module = new URL('../../../src/runtime/packed-outputs.js', import.meta.url).href;
+    const code = `const { resultMessage } = await import(${JSON.stringify(module)});
+      for (const n of ${JSON.stringify(lengths)}) {
+        const all = Float32Array.from({ length: n }, (_, i) => i % 1000);
+        const message = resultMessage(n, [{ kind: 'embedding', embedding: all.subarray(0, n / 2) }, { kind: 'embedding', embedding: all.subarray(n / 2) }], 1);
+        await new Promise((sent) => process.send(message, sent));
+      }
+      process.disconnect();`;
+    const child = spawn(process.execPath, ['--input-type=module', '-e', code], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    const received: { id: number; floats: Float32Array }[] = [];
+    child.on('message', (message) => received.push(message as { id: number; floats: Float32Array }));
+    await new Promise((resolve) => child.once('exit', resolve));
+    assert.deepEqual(received.map((m) => m.id), lengths);
+    for (const { id, floats } of received) {
+      assert.equal(floats.length, id);
+      assert.equal(floats[id - 1], (id - 1) % 1000);
+      assert.ok(floats.buffer.byteLength > floats.byteLength, `${id} floats: a view into the message, not a copy of their own`);
+    }
+  });
+
+  it('resultMessage sends outputs without a shared buffer as they are', () => {
+    const outputs: ItemOutput[] = [{ kind: 'text', text: 'a' }];
+    assert.deepEqual(resultMessage(7, outputs, 2), { type: 'result', id: 7, outputs, inferenceMs: 2 });
   });
 });
