@@ -1,7 +1,7 @@
 /**
  * Row 4: gRPC unary Infer against REST, 64 clients each, demo model. Both load generators send
  * pre-encoded requests and count answers without decoding them: autocannon for REST, and
- * bench/load/grpc-unary-load.ts (raw HTTP/2 streams) for gRPC, so neither side's number is the
+ * bench/load/grpc-unary-load.ts (a minimal HTTP/2 client) for gRPC, so neither side's number is the
  * cost of a client library's decoding.
  * Row 5: InferStream carrying 3 MB results against a bare grpc-js echo of 3 MB messages.
  *
