@@ -1,4 +1,5 @@
 import type { ItemOutput } from '../domain/inference.js';
+import { varintSize } from '../domain/varint.js';
 import type { ChildMessage } from './messages.js';
 
 /**
@@ -71,15 +72,6 @@ export function unpackOutputs(packed: PackedOutputs): ItemOutput[] {
 export function resultMessage(id: number, outputs: ItemOutput[], inferenceMs: number): ChildMessage {
   const { floats, outputs: packed } = packOutputs(outputs);
   if (!floats) return { type: 'result', id, outputs: packed, inferenceMs };
-  const before = 25 + varintBytes(floats.byteLength);
+  const before = 25 + varintSize(floats.byteLength);
   return { pad: ' '.repeat((4 - (before % 4)) % 4), floats, type: 'result', id, outputs: packed, inferenceMs };
-}
-
-function varintBytes(value: number): number {
-  let n = 1;
-  while (value >= 0x80) {
-    value = Math.floor(value / 0x80);
-    n++;
-  }
-  return n;
 }

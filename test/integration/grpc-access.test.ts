@@ -6,19 +6,18 @@ import { after, before, describe, test } from 'node:test';
 import { loadSync } from '@grpc/proto-loader';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { RPC_ACCESS, guardService } from '../../src/api/grpc/rpc-access.js';
-import { buildGrpcServer, PROTO_FILES, PROTO_OPTIONS, type GrpcServer } from '../../src/api/grpc/server.js';
-import { Authenticator } from '../../src/auth/authenticator.js';
+import { PROTO_FILES, PROTO_OPTIONS, type GrpcServer } from '../../src/api/grpc/server.js';
 import { ACCESS_LEVELS } from '../../src/auth/principal.js';
 import { createGrpcClients } from '../../src/client/grpc-client.js';
 import { ModelMoraError } from '../../src/domain/errors.js';
 import { DurableJobService } from '../../src/jobs/job-service.js';
 import { LogJobStore } from '../../src/jobs/log-job-store.js';
-import { Metrics } from '../../src/metrics/metrics.js';
-import { BackgroundDownloads } from '../../src/store/background-downloads.js';
 import { Registry } from '../../src/store/registry.js';
 import { settle } from '../fixtures/manual-clock.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import { testGrpcServer } from '../support/grpc-server.js';
 import { grpc, grpcClients, type GrpcClients, type ServiceName } from '../support/grpc-client.js';
+import { ADMIN, ALICE, BOB, principalsAuthenticator } from '../support/principals.js';
 
 /**
  * Access control of the gRPC skin, in this process on a real 127.0.0.1 port: every RPC has an
@@ -26,9 +25,6 @@ import { grpc, grpcClients, type GrpcClients, type ServiceName } from '../suppor
  * trailers, the same rules REST follows, and job owners.
  */
 
-const ADMIN = 'admin-token-0123456789abcdef';
-const ALICE = 'alice-token-0123456789abcdef';
-const BOB = 'bob-token-0123456789abcdefgh';
 const S = grpc.status;
 const as = (token: string) => ({ metadata: { authorization: `Bearer ${token}` } });
 
@@ -48,29 +44,8 @@ describe('gRPC access control', () => {
     const engine = new FakeEngine();
     store = await LogJobStore.open(path.join(home, 'jobs'));
     jobs = new DurableJobService({ engine, store, retentionMs: 3_600_000 });
-    const auth = await Authenticator.create({
-      home,
-      tokens: [`admin:ops:${ADMIN}`, `inference:alice:${ALICE}`, `inference:bob:${BOB}`],
-      tokens_file: null,
-      jwt_secret: null,
-      jwt_public_key: null,
-      jwt_issuer: null,
-      jwt_audience: null,
-      metrics_auth: false,
-    });
-    server = buildGrpcServer({
-      config: { grpc_max_message_mb: 4, grpc_image_max_message_mb: 4, max_inputs: 8, max_text_chars: 100, max_image_pixels: 1_000_000, default_timeout_seconds: 60, max_json_depth: 32 },
-      registry,
-      engine,
-      metrics: new Metrics({ defaultMetrics: false }),
-      downloads: new BackgroundDownloads(registry, async () => undefined),
-      lockFile: async () => ({ version: '1.0', generated_at: '2025-01-02T03:04:05.000Z', models: [] }),
-      readiness: () => ({ ready: true, checks: { database: true, queue: true } }),
-      jobs,
-      version: '0.1.0-test',
-      startedAt: new Date(),
-      auth,
-    });
+    const auth = await principalsAuthenticator(home);
+    server = testGrpcServer({ registry, engine, jobs, auth });
     port = await server.listen('127.0.0.1', 0);
     c = grpcClients(port);
   });

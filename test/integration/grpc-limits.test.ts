@@ -5,11 +5,10 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { InFlightLimit } from '../../src/api/in-flight.js';
-import { buildGrpcServer, type GrpcServer } from '../../src/api/grpc/server.js';
-import { Metrics } from '../../src/metrics/metrics.js';
-import { BackgroundDownloads } from '../../src/store/background-downloads.js';
+import type { GrpcServer } from '../../src/api/grpc/server.js';
 import { Registry } from '../../src/store/registry.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import { testGrpcServer } from '../support/grpc-server.js';
 import { grpc, grpcClients, type GrpcClients } from '../support/grpc-client.js';
 
 // The in-flight cap and the per-call message limit over gRPC, in process: the same InFlightLimit
@@ -25,16 +24,10 @@ before(async () => {
   home = await mkdtemp(path.join(os.tmpdir(), 'modelmora-grpc-limits-'));
   const registry = await Registry.open({ home });
   await registry.register({ model_id: 'org/text', task_type: 'txt2embed' });
-  server = buildGrpcServer({
-    config: { grpc_max_message_mb: 1, grpc_image_max_message_mb: 2, max_inputs: 8, max_text_chars: 10_000_000, max_image_pixels: 1_000_000, default_timeout_seconds: 60, max_json_depth: 32 },
+  server = testGrpcServer({
+    config: { grpc_max_message_mb: 1, grpc_image_max_message_mb: 2, max_text_chars: 10_000_000 },
     registry,
     engine,
-    metrics: new Metrics({ defaultMetrics: false }),
-    downloads: new BackgroundDownloads(registry, async () => undefined),
-    lockFile: async () => ({ version: '1.0', generated_at: '2025-01-02T03:04:05.000Z', models: [] }),
-    readiness: () => ({ ready: true, checks: { database: true, queue: true } }),
-    version: '0.1.0-test',
-    startedAt: new Date(),
     inFlight,
   });
   c = grpcClients(await server.listen('127.0.0.1', 0), { 'grpc.max_send_message_length': 8 * 1024 * 1024 });

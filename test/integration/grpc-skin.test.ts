@@ -5,14 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { buildGrpcServer, type GrpcServer } from '../../src/api/grpc/server.js';
+import type { GrpcServer } from '../../src/api/grpc/server.js';
 import { ModelMoraError } from '../../src/domain/errors.js';
 import type { InferenceRequest, InferenceResult } from '../../src/domain/inference.js';
 import type { JobService, JobView } from '../../src/domain/jobs.js';
-import { Metrics } from '../../src/metrics/metrics.js';
-import { BackgroundDownloads } from '../../src/store/background-downloads.js';
 import { Registry } from '../../src/store/registry.js';
 import { FakeEngine } from '../support/fake-engine.js';
+import { testGrpcServer } from '../support/grpc-server.js';
 import { grpc, grpcClients, type GrpcClients, type Msg } from '../support/grpc-client.js';
 import { solidImage } from '../support/images.js';
 
@@ -78,17 +77,12 @@ describe('gRPC skin in process', () => {
     await registry.register({ model_id: IMAGE_MODEL, task_type: 'img2embed' });
     engine = new FakeEngine();
     jobs = new FakeJobs(engine);
-    server = buildGrpcServer({
-      config: { grpc_max_message_mb: 4, grpc_image_max_message_mb: 4, max_inputs: 8, max_text_chars: 100, max_image_pixels: 178_956_970, default_timeout_seconds: 60, max_json_depth: 32 },
+    server = testGrpcServer({
+      config: { max_image_pixels: 178_956_970 },
       registry,
       engine,
-      metrics: new Metrics({ defaultMetrics: false }),
-      downloads: new BackgroundDownloads(registry, async () => undefined),
-      lockFile: async () => ({ version: '1.0', generated_at: '2025-01-02T03:04:05.000Z', models: [] }),
       readiness: () => ({ ready: !draining, checks: { database: true, queue: !draining } }),
       jobs,
-      version: '0.1.0-test',
-      startedAt: new Date(),
       draining: () => draining,
     });
     const port = await server.listen('127.0.0.1', 0);

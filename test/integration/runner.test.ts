@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -42,20 +42,6 @@ function isCode(code: ErrorCode) {
 function assertNoAbsolutePath(text: string): void {
   assert.doesNotMatch(text, /(^|[\s"'`(=:])([A-Za-z]:)?[\\/][A-Za-z0-9._-]/, text);
   assert.ok(!text.includes(os.tmpdir()), text);
-}
-
-function processGone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  // A zombie still answers kill(0) until its parent reaps it; it holds no memory any more.
-  try {
-    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
 }
 
 /** Deterministic sentences of 1..12 words from a small everyday vocabulary. */
@@ -292,3 +278,4 @@ describe('runner failures', () => {
     }
   });
 });
+import { processGone } from '../support/process-gone.js';

@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { after, describe, test } from 'node:test';
 import { ModelMoraError } from '../../src/domain/errors.js';
@@ -7,24 +6,11 @@ import type { LoadSpec, RunnerHandle } from '../../src/domain/runner.js';
 import { createRunnerFactory, type ProcessRunnerFactory } from '../../src/runtime/runner-client.js';
 import { startDaemon, FIXTURE_MODELS, type DaemonProcess } from '../support/daemon-process.js';
 import { call, modelState, status, waitFor } from '../support/daemon-http.js';
+import { processGone } from '../support/process-gone.js';
 
 // Real runner processes: the factory's warm spare, and a real daemon that keeps one.
 const FIXTURE = fileURLToPath(new URL('../../../test/fixtures/models/glove-2k', import.meta.url));
 const spec: LoadSpec = { modelId: 'test/glove-2k', taskType: 'txt2embed', folder: FIXTURE, config: {} };
-
-function gone(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return true;
-  }
-  // A zombie still answers kill(0) until its parent reaps it; it holds nothing any more.
-  try {
-    return /^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return true;
-  }
-}
 
 function spareOf(factory: ProcessRunnerFactory, other?: number): Promise<number> {
   return waitFor('a spare runner', () => {
@@ -66,7 +52,7 @@ describe('runner factory with a warm spare', () => {
   test('a failed load spends the spare but does not poison the next one', async () => {
     const spare = await spareOf(factory);
     await assert.rejects(factory({ ...spec, folder: `${FIXTURE}-missing` }), (err) => err instanceof ModelMoraError && err.code === 'MODEL_LOAD_FAILED');
-    await waitFor('the failed runner to exit', () => (gone(spare) ? true : undefined));
+    await waitFor('the failed runner to exit', () => (processGone(spare) ? true : undefined));
     const next = await spareOf(factory, spare);
     const runner = await factory(spec);
     runners.push(runner);
@@ -78,7 +64,7 @@ describe('runner factory with a warm spare', () => {
   test('a spare that died idle is replaced lazily: the next load forks cold, then a spare comes back', async () => {
     const spare = await spareOf(factory);
     process.kill(spare, 'SIGKILL');
-    await waitFor('the spare to die', () => (gone(spare) ? true : undefined));
+    await waitFor('the spare to die', () => (processGone(spare) ? true : undefined));
     assert.equal(factory.sparePid(), undefined);
     const runner = await factory(spec);
     runners.push(runner);
@@ -92,7 +78,7 @@ describe('runner factory with a warm spare', () => {
   test('close() kills the spare and forks no more; loads after it start cold', async () => {
     const spare = await spareOf(factory);
     await factory.close();
-    assert.ok(gone(spare), 'the spare process is gone');
+    assert.ok(processGone(spare), 'the spare process is gone');
     assert.equal(factory.sparePid(), undefined);
     const runner = await factory(spec);
     assert.notEqual(runner.pid, spare);
@@ -126,7 +112,7 @@ describe('daemon with warm_runner (default on)', () => {
     });
     const stopped = await daemon.stop();
     assert.equal(stopped.code, 0);
-    assert.ok(gone(spare!) && gone(next!), 'the model runner and the spare are both gone');
+    assert.ok(processGone(spare!) && processGone(next!), 'the model runner and the spare are both gone');
   });
 });
 

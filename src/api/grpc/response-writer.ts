@@ -1,3 +1,5 @@
+import { varintSize } from '../../domain/varint.js';
+
 /**
  * The whole of a plain InferenceResponse written by hand in one buffer: model_id, the output's
  * large slot (embedding, embedding_batch or image_data, as response-codec.ts lays it out) and the
@@ -155,15 +157,6 @@ function isAscii(value: unknown): value is string {
 
 function isUint31(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value) && value >= 0 && value < INT32_LIMIT;
-}
-
-function varintSize(value: number): number {
-  let n = 1;
-  while (value > 0x7f) {
-    value = Math.floor(value / 0x80);
-    n++;
-  }
-  return n;
 }
 
 /** Non-negative integers up to 2^53 (safe integers): the varint protobufjs writes for them. */

@@ -5,7 +5,6 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import { restLoggerOptions } from '../../../src/api/rest/access.js';
-import { Authenticator } from '../../../src/auth/authenticator.js';
 import { hostPolicy } from '../../../src/auth/network-policy.js';
 import { ACCESS_LEVELS } from '../../../src/auth/principal.js';
 import { DurableJobService } from '../../../src/jobs/job-service.js';
@@ -13,12 +12,10 @@ import { LogJobStore } from '../../../src/jobs/log-job-store.js';
 import { settle } from '../../fixtures/manual-clock.js';
 import { FakeEngine } from '../../support/fake-engine.js';
 import { testApp, type TestApp } from '../../support/rest-app.js';
+import { ADMIN, ALICE, BOB, principalsAuthenticator } from '../../support/principals.js';
 
 /** Access control of the REST skin through app.inject: the route table, tokens, Host, Origin, CORS, job owners. */
 
-const ADMIN = 'admin-token-0123456789abcdef';
-const ALICE = 'alice-token-0123456789abcdef';
-const BOB = 'bob-token-0123456789abcdefgh';
 const bearer = (token: string) => ({ authorization: `Bearer ${token}` });
 
 /**
@@ -76,16 +73,7 @@ describe('REST access control', () => {
     store = await LogJobStore.open(path.join(dir, 'jobs'));
     const engine = new FakeEngine();
     jobs = new DurableJobService({ engine, store, retentionMs: 3_600_000 });
-    const auth = await Authenticator.create({
-      home: dir,
-      tokens: [`admin:ops:${ADMIN}`, `inference:alice:${ALICE}`, `inference:bob:${BOB}`],
-      tokens_file: null,
-      jwt_secret: null,
-      jwt_public_key: null,
-      jwt_issuer: null,
-      jwt_audience: null,
-      metrics_auth: false,
-    });
+    const auth = await principalsAuthenticator(dir);
     const stream = new Writable({
       write(chunk: Buffer, _encoding, callback) {
         logLines.push(chunk.toString());
