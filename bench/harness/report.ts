@@ -87,6 +87,11 @@ export function compareRow(fields: {
   };
 }
 
+/** A single measured value held against its target (no B side): `met` is the judgement. */
+export function measuredRow(fields: { id: string; what: string; target: string; a: Measure; met: boolean; notes?: string[] }): RowResult {
+  return { id: fields.id, what: fields.what, a: fields.a, target: fields.target, met: fields.met, status: 'measured', notes: fields.notes ?? [] };
+}
+
 export function pendingRow(id: string, what: string, target: string, why: string): RowResult {
   return { id, what, target, met: null, status: 'pending', notes: [why] };
 }

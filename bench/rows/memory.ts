@@ -8,7 +8,7 @@ import { statSync } from 'node:fs';
 import path from 'node:path';
 import { MINILM_ID, type BenchContext } from '../harness/context.js';
 import { DEMO_ID, DEMO_MODEL, rssMb, startBenchDaemon, type BenchDaemon } from '../harness/daemon.js';
-import type { RowResult } from '../harness/report.js';
+import { measuredRow, type RowResult } from '../harness/report.js';
 import { formatNumber, sleep, summarize } from '../harness/stats.js';
 
 const weightsMb = (folder: string) => statSync(path.join(folder, 'onnx', 'model.onnx')).size / 2 ** 20;
@@ -76,32 +76,28 @@ export async function memoryRows(ctx: BenchContext): Promise<RowResult[]> {
   const demo = summarize(demoOverhead);
   const mini = summarize(miniOverhead);
   return [
-    {
+    measuredRow({
       id: '9a',
       what: 'memory: daemon RSS idle',
       a: { label: 'fresh daemon, 2 models registered, none loaded, 1 s after listening', unit: 'MB', summary: daemonIdle },
       target: '<= 150 MB',
       met: daemonIdle.median <= 150,
-      status: 'measured',
       notes: [`Daemon RSS after both models loaded (runners are separate processes): median ${formatNumber(summarize(afterLoads).median)} MB.`],
-    },
-    {
+    }),
+    measuredRow({
       id: '9b',
       what: 'memory: runner RSS minus model weights (demo)',
       a: { label: `demo model runner RSS − ${formatNumber(demoWeights)} MB weights file`, unit: 'MB', summary: demo },
       target: '<= 80 MB',
       met: demo.median <= 80,
-      status: 'measured',
-      notes: [],
-    },
-    {
+    }),
+    measuredRow({
       id: '9c',
       what: 'memory: runner RSS minus model weights (MiniLM-cost)',
       a: { label: `MiniLM-cost runner RSS − ${formatNumber(miniWeights)} MB weights file`, unit: 'MB', summary: mini },
       target: '<= 80 MB',
       met: mini.median <= 80,
-      status: 'measured',
       notes: ['Includes whatever onnxruntime holds beside the weights (pre-packed GEMM copies, arenas).'],
-    },
+    }),
   ];
 }

@@ -3,7 +3,7 @@
  * levels, and the order check of a mixed steady-state run.
  */
 import type { BenchContext } from '../harness/context.js';
-import type { RowResult } from '../harness/report.js';
+import { measuredRow, type RowResult } from '../harness/report.js';
 import { alternate, formatNumber } from '../harness/stats.js';
 
 export async function queueRows(ctx: BenchContext): Promise<RowResult[]> {
@@ -23,16 +23,15 @@ export async function queueRows(ctx: BenchContext): Promise<RowResult[]> {
   const a = results.fillThenDrain;
   const correct = ordered && mixed.ordered;
   return [
-    {
+    measuredRow({
       id: '6',
       what: 'the priority queue is never the bottleneck',
       a: { label: 'enqueue+dequeue, 3 levels, 1M items (fill then drain)', unit: 'M ops/s', summary: a },
       target: '>= 5M ops/s, order correct in 100% of a mixed run',
       met: a.median >= 5 && correct,
-      status: 'measured',
       notes: [
         `Order: fill-then-drain runs ${ordered ? 'all in priority-then-FIFO order' : 'OUT OF ORDER'}; mixed steady-state run (depth 1000, 1M enqueue+dequeue) ${mixed.ordered ? 'FIFO within every level' : 'OUT OF ORDER'} at ${formatNumber(mixed.opsPerSec / 1e6)}M ops/s.`,
       ],
-    },
+    }),
   ];
 }

@@ -12,7 +12,7 @@
 import { benchSentences, inferBody } from '../fixtures/sentences.js';
 import type { BenchContext } from '../harness/context.js';
 import { DEMO_ID, DEMO_MODEL, startBenchDaemon, timedPost, type BenchDaemon } from '../harness/daemon.js';
-import { compareRow, type RowResult } from '../harness/report.js';
+import { compareRow, measuredRow, type RowResult } from '../harness/report.js';
 import { alternate, formatNumber, summarize } from '../harness/stats.js';
 
 const COPIES = ['bench/demo-a', 'bench/demo-b', 'bench/demo-c', 'bench/demo-d'];
@@ -83,15 +83,14 @@ export async function residencyRows(ctx: BenchContext): Promise<RowResult[]> {
         }),
         met: null,
       },
-      {
+      measuredRow({
         id: '8b',
         what: 'cold load of the demo model from cache',
         a: { label: 'POST /models/{id}/load after an unload, files in cache', unit: 'ms', summary: cold },
         target: 'p50 <= 300 ms',
         met: cold.median <= 300,
-        status: 'measured',
         notes: ['The median of the loads is their p50.'],
-      },
+      }),
     ];
   } finally {
     await three.close();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { compareRow, failedRow, pendingRow, renderMarkdown, type MachineInfo } from '../../../bench/harness/report.js';
+import { compareRow, failedRow, measuredRow, pendingRow, renderMarkdown, type MachineInfo } from '../../../bench/harness/report.js';
 import { summarize } from '../../../bench/harness/stats.js';
 
 const machine: MachineInfo = {
@@ -43,6 +43,13 @@ describe('bench report', () => {
     });
     assert.equal(row.ratio?.value, 155);
     assert.equal(row.met, false);
+  });
+
+  test('measuredRow holds one value against its target: no B, no ratio, met as judged', () => {
+    const a = { label: 'daemon RSS', unit: 'MB', summary: summarize([120, 118, 122]) };
+    const row = measuredRow({ id: '9a', what: 'memory', target: '<= 150 MB', a, met: a.summary.median <= 150 });
+    assert.deepEqual(row, { id: '9a', what: 'memory', a, target: '<= 150 MB', met: true, status: 'measured', notes: [] });
+    assert.match(renderMarkdown([row], machine), /^\| 9a \| memory \| 120 MB .*\| — \| — \| <= 150 MB \| yes \|$/m);
   });
 
   test('the markdown table has one line per row with its verdict, and the machine', () => {
