@@ -2,6 +2,8 @@
 import { fileURLToPath } from 'node:url';
 import { ensureMiniLmCostModel } from '../../scripts/fixtures/build-minilm-cost.js';
 import { ensureWideModel } from '../fixtures/wide-model.js';
+import { untilQuiet } from './cpu.js';
+import type { AlternateOptions } from './stats.js';
 import { DEMO_ID, DEMO_MODEL, startBenchDaemon, type BenchDaemon } from './daemon.js';
 
 export const MINILM_ID = 'bench/minilm-cost';
@@ -12,9 +14,8 @@ export const DIST_BENCH = fileURLToPath(new URL('../', import.meta.url));
 
 export interface BenchContext {
   quick: boolean;
-  /** Measured runs per side (>= 5). */
-  runs: number;
-  warmups: number;
+  /** What every row's A/B alternation gets: measured runs per side (>= 5), warm-ups, logging, and a quiet machine before each run. */
+  rounds: AlternateOptions;
   /** Length of one throughput run. */
   loadSeconds: number;
   /** Clients of the REST and gRPC load rows. */
@@ -34,8 +35,7 @@ export function createContext(quick: boolean, log: (line: string) => void): Benc
   return {
     quick,
     // Full mode: more, shorter runs, so a burst from another process moves one run, not the median.
-    runs: quick ? 5 : 9,
-    warmups: 1,
+    rounds: { runs: quick ? 5 : 9, warmups: 1, log, settle: () => untilQuiet() },
     loadSeconds: quick ? 1 : 2,
     connections: 64,
     log,

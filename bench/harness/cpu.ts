@@ -21,6 +21,33 @@ export async function cpuMs(pids: readonly number[]): Promise<number> {
   return (ticks / TICKS_PER_SECOND) * 1000;
 }
 
+/** Busy and total clock ticks of the whole machine so far (/proc/stat's first line). */
+async function machineTicks(): Promise<{ busy: number; total: number }> {
+  const line = (await fs.readFile('/proc/stat', 'utf8')).split('\n', 1)[0]!;
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const ticks = line.trim().split(/\s+/).slice(1, 9).map(Number);
+  const total = ticks.reduce((a, b) => a + b, 0);
+  return { busy: total - ticks[3]! - ticks[4]!, total };
+}
+
+/**
+ * Waits until the machine is quiet: under `share` of its CPU busy over a 200 ms window, for at
+ * most `maxMs`. When a load run ends, its server still finishes what was in flight: the naive
+ * server's 64 concurrent pipeline calls kept both cores busy ~0.25 s into the next side's run,
+ * which then measured 10-25% low.
+ */
+export async function untilQuiet(maxMs = 5000, share = 0.15): Promise<void> {
+  const until = performance.now() + maxMs;
+  let last = await machineTicks();
+  while (performance.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const now = await machineTicks();
+    const total = now.total - last.total;
+    if (total > 0 && (now.busy - last.busy) / total < share) return;
+    last = now;
+  }
+}
+
 /** Runs `work` and returns its result with the CPU ms each named process group spent meanwhile. */
 export async function withCpu<T, K extends string>(
   groups: Record<K, () => Promise<readonly number[]> | readonly number[]>,

@@ -32,6 +32,8 @@ export interface AlternateOptions {
   warmups: number;
   /** Called before each run (progress line). */
   log?: (line: string) => void;
+  /** Awaited before each run (warm-ups too): e.g. until the last run's work has drained. */
+  settle?: () => Promise<void>;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function alternate<K extends string>(
   for (let round = 0; round < options.warmups + options.runs; round++) {
     const warm = round < options.warmups;
     for (const name of names) {
+      await options.settle?.();
       const value = await sides[name]();
       options.log?.(`  ${warm ? 'warm-up' : `run ${round - options.warmups + 1}/${options.runs}`} ${name}: ${formatNumber(value)}`);
       if (!warm) measured[name].push(value);

@@ -16,10 +16,10 @@ function wallMs(args: readonly string[]): Promise<number> {
 
 export async function cliStartRows(ctx: BenchContext): Promise<RowResult[]> {
   const bin = path.join(REPO, 'bin', 'modelmora.js');
-  const runs = ctx.quick ? ctx.runs : 15;
+  const runs = ctx.quick ? ctx.rounds.runs : 15;
   const results = await alternate(
     { help: () => wallMs([bin, '--help']), node: () => wallMs(['-e', '0']) },
-    { runs, warmups: ctx.warmups, log: ctx.log },
+    { ...ctx.rounds, runs },
   );
   return [
     compareRow({

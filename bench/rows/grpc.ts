@@ -79,7 +79,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
           return requireClean('ModelMora REST', r);
         },
       },
-      { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
+      ctx.rounds,
     );
     const streamTexts = wideRequestTexts();
     const bytes = WIDE_TEXTS_PER_REQUEST * WIDE_DIMS * 4;
@@ -103,7 +103,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
           return r.mbPerSecond;
         },
       },
-      { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
+      ctx.rounds,
     );
     return [
       compareRow({

@@ -32,7 +32,7 @@ export async function overheadRows(ctx: BenchContext): Promise<RowResult[]> {
         fixed: () => baselineRestRun('fixed', fixed.pid, load(fixed.info.url), cpu),
         naive: () => baselineRestRun('naive', naive.pid, load(naive.info.url), cpu),
       },
-      { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
+      ctx.rounds,
     );
     const a = { label: `ModelMora REST, ${ctx.connections} clients x 1 text, demo model`, unit: 'req/s', summary: results.modelmora };
     return [

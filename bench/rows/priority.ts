@@ -57,7 +57,7 @@ export async function priorityRows(ctx: BenchContext): Promise<RowResult[]> {
         },
         alone: async () => percentileOf(await highRequests(url, seconds, texts), 99),
       },
-      { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
+      ctx.rounds,
     );
     return [
       compareRow({

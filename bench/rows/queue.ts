@@ -17,7 +17,7 @@ export async function queueRows(ctx: BenchContext): Promise<RowResult[]> {
         return r.opsPerSec / 1e6;
       },
     },
-    { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
+    ctx.rounds,
   );
   const mixed = steady();
   const a = results.fillThenDrain;

@@ -48,7 +48,7 @@ export async function residencyRows(ctx: BenchContext): Promise<RowResult[]> {
     const requests = COPIES.length * (ctx.quick ? 1 : 2);
     const rr = await alternate(
       { budget3: () => roundRobin(three, requests, texts), budget4: () => roundRobin(four, requests, texts) },
-      { runs: ctx.runs, warmups: ctx.warmups, log: ctx.log },
+      ctx.rounds,
     );
     const loadedInThree = (await three.status()).loaded_models.filter((m) => m.state === 'loaded').length;
     // If all four fit, the runs measured no eviction and the row would compare two equal setups.

@@ -39,6 +39,15 @@ describe('bench stats', () => {
     assert.equal(result.a.median, 3);
   });
 
+  test('alternate settles before every run, warm-ups included', async () => {
+    const calls: string[] = [];
+    await alternate(
+      { a: async () => (calls.push('a'), 1), b: async () => (calls.push('b'), 2) },
+      { runs: 2, warmups: 1, settle: async () => void calls.push('settle') },
+    );
+    assert.deepEqual(calls, ['settle', 'a', 'settle', 'b', 'settle', 'a', 'settle', 'b', 'settle', 'a', 'settle', 'b']);
+  });
+
   test('formatNumber keeps 3 significant digits', () => {
     assert.equal(formatNumber(1234567), '1,230,000');
     assert.equal(formatNumber(0.012345), '0.0123');
