@@ -77,6 +77,8 @@ interface Pending {
 const INITIAL_BATCH_MS = 100;
 /** How long after a high-priority request lower levels keep their batches short. */
 const HIGH_TRAFFIC_MS = 1000;
+/** How long after one lower levels keep their batches at a quarter (see batchCap). */
+const HIGH_RECENT_MS = 60_000;
 
 /**
  * One model's dynamic batcher. Requests wait in a bounded priority queue; a batch is formed
@@ -350,10 +352,17 @@ export class ModelQueue {
    * row 7, MiniLM-cost, max_batch_size 32): p99 of high requests under a low flood 169 ms uncapped,
    * 45 ms at a quarter; later, with the flood in its own process, 20–21 ms at an eighth and 16 ms
    * at a sixteenth (11–13 ms alone), while the flood's own throughput went from ~335 to ~290 req/s.
+   * For a minute after that (HIGH_RECENT_MS) they batch at most a quarter: high requests often
+   * come in bursts seconds apart, and the first of a burst would otherwise wait for a whole full
+   * batch (~60 ms of MiniLM-cost): row 7's runs, each starting with such a first request, had a
+   * p99 of 45-50 ms in 4 of 9 runs. A quarter costs a low-only flood ~7% (in-process 499 against
+   * 534 sentences/s at 8 and 32).
    */
   private batchCap(level: number, now: number): number {
     const max = this.limits.maxBatchSize;
-    return level > 0 && now - this.lastHighAt < HIGH_TRAFFIC_MS ? Math.max(1, Math.floor(max / 16)) : max;
+    const sinceHigh = now - this.lastHighAt;
+    if (level === 0 || sinceHigh >= HIGH_RECENT_MS) return max;
+    return Math.max(1, Math.floor(max / (sinceHigh < HIGH_TRAFFIC_MS ? 16 : 4)));
   }
 
   private depthChanged(): void {

@@ -107,25 +107,24 @@ test('a batch never mixes priority levels: a high request is not padded with low
   assert.deepEqual(t.calls.map((c) => t.texts(c)), [['running'], ['h1'], ['m1'], ['l1', 'l2'], ['l3', 'l4']]);
 });
 
-test('lower levels batch short only while high-priority requests keep arriving', async () => {
+test('lower levels batch short while high-priority requests keep arriving, at a quarter for a minute after', async () => {
   const t = setup({ maxBatchSize: 32, maxDelayMs: 0 });
   await t.submit(['h0'], 'high');
-  t.hold();
-  const busy = t.submit(['running'], 'low');
-  await settle();
-  const soon = ['a1', 'a2', 'a3', 'a4', 'a5', 'a6'].map((w) => t.submit([w], 'low'));
-  t.letGo();
-  await Promise.all([busy, ...soon]);
-  assert.deepEqual(t.calls.slice(2).map((c) => t.texts(c)), [['a1', 'a2'], ['a3', 'a4'], ['a5', 'a6']]);
-
+  const lowBatches = async (prefix: string, count: number) => {
+    t.hold();
+    const busy = t.submit(['running'], 'low');
+    await settle();
+    const from = t.calls.length; // after the running call
+    const lows = Array.from({ length: count }, (_, i) => t.submit([`${prefix}${i + 1}`], 'low'));
+    t.letGo();
+    await Promise.all([busy, ...lows]);
+    return t.calls.slice(from).map((c) => t.texts(c).length);
+  };
+  assert.deepEqual(await lowBatches('a', 6), [2, 2, 2]);
   await t.clock.advance(1000);
-  t.hold();
-  const busy2 = t.submit(['running'], 'low');
-  await settle();
-  const later = ['b1', 'b2', 'b3', 'b4', 'b5', 'b6'].map((w) => t.submit([w], 'low'));
-  t.letGo();
-  await Promise.all([busy2, ...later]);
-  assert.deepEqual(t.texts(t.calls.at(-1)!), ['b1', 'b2', 'b3', 'b4', 'b5', 'b6']);
+  assert.deepEqual(await lowBatches('b', 12), [8, 4]);
+  await t.clock.advance(60_000);
+  assert.deepEqual(await lowBatches('c', 12), [12]);
 });
 
 test('requests are never split; one larger than max_batch_size runs alone', async () => {
