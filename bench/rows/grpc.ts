@@ -13,7 +13,8 @@
  * in flight on one stream. B echoes each 3 MiB message (it also carries 3 MiB upstream, which
  * A does not), and both count 3 MiB per answer received. A's client is the product's own gRPC
  * helper (src/client createGrpcClients), as a user would stream with it: it decodes each answer's
- * packed floats into Float32Arrays.
+ * packed floats into Float32Arrays. Both sides' clients run in one child process
+ * (bench/load/stream-client.ts), apart from the harness's heap.
  */
 import path from 'node:path';
 import { benchSentences } from '../fixtures/sentences.js';
@@ -24,8 +25,7 @@ import { DEMO_ID } from '../harness/daemon.js';
 import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate } from '../harness/stats.js';
-import { createGrpcClients } from '../../src/client/grpc-client.js';
-import { echoLoad, inferCodec, inferStreamLoad, type InferStreamCall } from '../load/grpc-load.js';
+import { inferCodec } from '../load/grpc-load.js';
 import { grpcUnaryLoad } from '../load/grpc-unary-load.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
 import { inferBody } from '../fixtures/sentences.js';
@@ -36,6 +36,12 @@ const WINDOW = 4;
 /** As the bench's own client allows (bench/load/grpc-load.ts); the daemon's default limit is 16 MB. */
 const STREAM_MAX_MESSAGE = 64 * 1024 * 1024;
 
+interface StreamResult {
+  mbPerSecond: number;
+  messages: number;
+  bytesPerMessage?: number;
+}
+
 export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
   const daemon = await ctx.mainDaemon();
   if (daemon.grpcPort === undefined || daemon.grpcPort === 0) {
@@ -43,14 +49,14 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
     return [pendingRow(ROW4.id, ROW4.what, ROW4.target, why), pendingRow(ROW5.id, ROW5.what, ROW5.target, why)];
   }
   const codec = inferCodec();
-  const product = await createGrpcClients(`127.0.0.1:${daemon.grpcPort}`, { env: {}, maxMessageBytes: STREAM_MAX_MESSAGE });
-  const openStream = () => product.inference.inferStream() as unknown as InferStreamCall;
   const echo = await startChild<{ port: number }>(path.join(DIST_BENCH, 'baselines', 'grpc-echo.js'));
+  const streamClient = await startChild<{ pid: number }>(path.join(DIST_BENCH, 'load', 'stream-client.js'));
   try {
     const texts = benchSentences();
     const bodies = texts.map((s) => inferBody(s));
     const cpu = new CpuPerUnit();
     const modelmora = { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => [process.pid] };
+    const streamSide = { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => [streamClient.pid] };
     const unary = await alternate(
       {
         grpc: async () => {
@@ -88,16 +94,24 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
     const stream = await alternate(
       {
         inferStream: async () => {
-          const { result: r, cpu: spent } = await withCpu(modelmora, () =>
-            inferStreamLoad(openStream, { modelId: WIDE_ID, texts: streamTexts, window: WINDOW, seconds: ctx.loadSeconds }),
+          const { result: r, cpu: spent } = await withCpu(streamSide, () =>
+            streamClient.request<StreamResult>({
+              cmd: 'inferStream',
+              port: daemon.grpcPort,
+              modelId: WIDE_ID,
+              texts: streamTexts,
+              window: WINDOW,
+              seconds: ctx.loadSeconds,
+              maxMessageBytes: STREAM_MAX_MESSAGE,
+            }),
           );
           for (const [name, ms] of Object.entries(spent)) streamCpu.add(`InferStream ${name}`, ms / 1000, r.messages);
-          lastMessageBytes = r.bytesPerMessage;
+          lastMessageBytes = r.bytesPerMessage ?? 0;
           return r.mbPerSecond;
         },
         echo: async () => {
-          const { result: r, cpu: spent } = await withCpu({ server: () => [echo.pid], client: () => [process.pid] }, () =>
-            echoLoad(echo.info.port, { bytes, window: WINDOW, seconds: ctx.loadSeconds }),
+          const { result: r, cpu: spent } = await withCpu({ server: () => [echo.pid], client: () => [streamClient.pid] }, () =>
+            streamClient.request<StreamResult>({ cmd: 'echo', port: echo.info.port, bytes, window: WINDOW, seconds: ctx.loadSeconds }),
           );
           for (const [name, ms] of Object.entries(spent)) streamCpu.add(`echo ${name}`, ms / 1000, r.messages);
           return r.mbPerSecond;
@@ -125,7 +139,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
       }),
     ];
   } finally {
-    product.close();
+    await streamClient.stop();
     await echo.stop();
   }
 }
