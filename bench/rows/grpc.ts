@@ -55,8 +55,8 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
     const texts = benchSentences();
     const bodies = texts.map((s) => inferBody(s));
     const cpu = new CpuPerUnit();
-    const modelmora = { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => [process.pid] };
-    const streamSide = { daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => [streamClient.pid] };
+    const modelmoraWith = (clientPid: number) => ({ daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => [clientPid] });
+    const modelmora = modelmoraWith(process.pid);
     const unary = await alternate(
       {
         grpc: async () => {
@@ -94,7 +94,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
     const stream = await alternate(
       {
         inferStream: async () => {
-          const { result: r, cpu: spent } = await withCpu(streamSide, () =>
+          const { result: r, cpu: spent } = await withCpu(modelmoraWith(streamClient.pid), () =>
             streamClient.request<StreamResult>({
               cmd: 'inferStream',
               port: daemon.grpcPort,
