@@ -148,7 +148,8 @@ test('32 concurrent single requests reach the runner as one call, with the resul
   // does not matter: they all wait, and the next batch takes them together (max_batch_size 32).
   const texts = Array.from({ length: 32 }, (_, i) => `sentence ${i} about ${['markets', 'kittens', 'rivers', 'music'][i % 4]} and ${i * 7} things`);
   const calls0 = runnerCalls(await scrape(api), BATCHED);
-  const slow = infer(BATCHED, slowInput());
+  // Medium, not slowInput's high: after a high request lower levels batch short for a while.
+  const slow = infer(BATCHED, { ...slowInput(), priority: 'medium' });
   await waitBusy(api, BATCHED);
   const pending = Promise.all(texts.map((text) => infer(BATCHED, { input_data: { text } })));
   await waitFor('the 32 requests to queue', async () => ((await queued()) === 32 ? true : undefined));
