@@ -12,22 +12,16 @@ import { serveParent } from '../harness/child.js';
 import { createGrpcClients, type GrpcClients } from '../../src/client/grpc-client.js';
 import { echoLoad, inferStreamLoad, type InferStreamCall } from './grpc-load.js';
 
-let product: { port: number; clients: GrpcClients } | undefined;
-
-async function productClients(port: number, maxMessageBytes: number): Promise<GrpcClients> {
-  if (product?.port !== port) {
-    product?.clients.close();
-    product = { port, clients: await createGrpcClients(`127.0.0.1:${port}`, { env: {}, maxMessageBytes }) };
-  }
-  return product.clients;
-}
+/** The product's clients, made on the first InferStream command (the daemon's port is fixed for the run). */
+let product: Promise<GrpcClients> | undefined;
 
 serveParent({ pid: process.pid }, async (message) => {
   const port = Number(message.port);
   const window = Number(message.window);
   const seconds = Number(message.seconds);
   if (message.cmd === 'inferStream') {
-    const clients = await productClients(port, Number(message.maxMessageBytes));
+    product ??= createGrpcClients(`127.0.0.1:${port}`, { env: {}, maxMessageBytes: Number(message.maxMessageBytes) });
+    const clients = await product;
     const open = () => clients.inference.inferStream() as unknown as InferStreamCall;
     return { ...(await inferStreamLoad(open, { modelId: String(message.modelId), texts: message.texts as string[], window, seconds })) };
   }

@@ -25,7 +25,7 @@ import { DEMO_ID } from '../harness/daemon.js';
 import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate } from '../harness/stats.js';
-import { inferCodec } from '../load/grpc-load.js';
+import { inferCodec, type echoLoad, type inferStreamLoad } from '../load/grpc-load.js';
 import { grpcUnaryLoad } from '../load/grpc-unary-load.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
 import { inferBody } from '../fixtures/sentences.js';
@@ -36,11 +36,6 @@ const WINDOW = 4;
 /** As the bench's own client allows (bench/load/grpc-load.ts); the daemon's default limit is 16 MB. */
 const STREAM_MAX_MESSAGE = 64 * 1024 * 1024;
 
-interface StreamResult {
-  mbPerSecond: number;
-  messages: number;
-  bytesPerMessage?: number;
-}
 
 export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
   const daemon = await ctx.mainDaemon();
@@ -95,7 +90,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
       {
         inferStream: async () => {
           const { result: r, cpu: spent } = await withCpu(modelmoraWith(streamClient.pid), () =>
-            streamClient.request<StreamResult>({
+            streamClient.request<Awaited<ReturnType<typeof inferStreamLoad>>>({
               cmd: 'inferStream',
               port: daemon.grpcPort,
               modelId: WIDE_ID,
@@ -106,12 +101,12 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
             }),
           );
           for (const [name, ms] of Object.entries(spent)) streamCpu.add(`InferStream ${name}`, ms / 1000, r.messages);
-          lastMessageBytes = r.bytesPerMessage ?? 0;
+          lastMessageBytes = r.bytesPerMessage;
           return r.mbPerSecond;
         },
         echo: async () => {
           const { result: r, cpu: spent } = await withCpu({ server: () => [echo.pid], client: () => [streamClient.pid] }, () =>
-            streamClient.request<StreamResult>({ cmd: 'echo', port: echo.info.port, bytes, window: WINDOW, seconds: ctx.loadSeconds }),
+            streamClient.request<Awaited<ReturnType<typeof echoLoad>>>({ cmd: 'echo', port: echo.info.port, bytes, window: WINDOW, seconds: ctx.loadSeconds }),
           );
           for (const [name, ms] of Object.entries(spent)) streamCpu.add(`echo ${name}`, ms / 1000, r.messages);
           return r.mbPerSecond;
