@@ -40,7 +40,8 @@ export function register(program: Command): void {
         await serveDetached({ flags, ...(explicit ? { configPath: globals.config! } : {}), argv: process.argv.slice(2), output: outputFor(globals) });
         return;
       }
-      const { startDaemon } = await import('../../daemon/daemon.js');
+      const [{ startDaemon }, { tuneHeapForServing }] = await Promise.all([import('../../daemon/daemon.js'), import('../../daemon/heap-tuning.js')]);
+      tuneHeapForServing();
       const daemon = await startDaemon({ ...(explicit ? { configPath: globals.config! } : {}), flags });
       const grpc = daemon.grpcPort === undefined ? '' : `, gRPC on port ${daemon.grpcPort}`;
       process.stderr.write(`ModelMora serving ${daemon.url}/api/v1 (docs ${daemon.url}/docs)${grpc}; Ctrl-C to stop\n`);
