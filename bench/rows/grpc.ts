@@ -5,16 +5,17 @@
  * cost of a client library's decoding.
  * Row 5: InferStream carrying 3 MB results against a bare grpc-js echo of 3 MB messages.
  *
- * How row 5 gets 3 MB results: the only task on main is txt2embed, so the stream sends
- * requests of 32 one-word texts to a bench-built bag-of-words model 24,576 floats wide
- * (bench/fixtures/wide-model.ts); each answer is an EmbeddingBatch of 32 x 24,576 float32 =
- * 3 MiB. The model's own work is a gather and a mean over three tokens, so the row measures
+ * How row 5 gets 3 MB results: the stream sends requests of 32 one-word texts to a bench-built
+ * word-lookup embedding model 24,576 floats wide (bench/fixtures/wide-model.ts); each answer is
+ * an EmbeddingBatch of 32 x 24,576 float32 = 3 MiB. The model's own work is one table row per
+ * text (the runner then L2-normalises it, as for any embedding model), so the row measures
  * the path runner -> IPC -> daemon -> protobuf -> HTTP/2 -> client. Both sides keep 4 messages
  * in flight on one stream. B echoes each 3 MiB message (it also carries 3 MiB upstream, which
  * A does not), and both count 3 MiB per answer received. A's client is the product's own gRPC
  * helper (src/client createGrpcClients), as a user would stream with it: it decodes each answer's
  * packed floats into Float32Arrays. Both sides' clients run in one child process
- * (bench/load/stream-client.ts), apart from the harness's heap.
+ * (bench/load/stream-client.ts), apart from the harness's heap, and it and the echo server run
+ * with the daemon's heap setting.
  */
 import path from 'node:path';
 import { benchSentences } from '../fixtures/sentences.js';
@@ -25,6 +26,7 @@ import { DEMO_ID } from '../harness/daemon.js';
 import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate } from '../harness/stats.js';
+import { HEAP_GROWING_PERCENT } from '../../src/daemon/heap-tuning.js';
 import { inferCodec, type echoLoad, type inferStreamLoad } from '../load/grpc-load.js';
 import { grpcUnaryLoad } from '../load/grpc-unary-load.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
@@ -44,8 +46,12 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
     return [pendingRow(ROW4.id, ROW4.what, ROW4.target, why), pendingRow(ROW5.id, ROW5.what, ROW5.target, why)];
   }
   const codec = inferCodec();
-  const echo = await startChild<{ port: number }>(path.join(DIST_BENCH, 'baselines', 'grpc-echo.js'));
-  const streamClient = await startChild<{ pid: number }>(path.join(DIST_BENCH, 'load', 'stream-client.js'));
+  // Row 5's echo server and clients get the daemon's heap setting (src/daemon/heap-tuning.ts): with
+  // V8's default, 3 MiB messages made each of them run a full GC every few messages, so B would
+  // measure V8's heuristics rather than the transport (echo alone: 235 MB/s default, 320 tuned).
+  const heap = { execArgv: [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`] };
+  const echo = await startChild<{ port: number }>(path.join(DIST_BENCH, 'baselines', 'grpc-echo.js'), [], heap);
+  const streamClient = await startChild<{ pid: number }>(path.join(DIST_BENCH, 'load', 'stream-client.js'), [], heap);
   try {
     const texts = benchSentences();
     const bodies = texts.map((s) => inferBody(s));
