@@ -1,13 +1,12 @@
-import { Session } from 'node:inspector';
+import { releaseHeapMemory } from '../runtime/heap-release.js';
 
 /**
  * Gives memory back after a burst. Under load V8 grows its heap to many times the live data
  * (objects that waited in a queue are promoted, then die in old space) and keeps those pages
  * once the load stops: an idle daemon allocates nothing, so no collection ever shrinks them.
  * When the daemon has been idle (nothing in flight) for `idleMs` after at least `minRequests`
- * requests, one memory-reducing collection runs (V8's low-memory GC, through an in-process
- * inspector session: no port is opened). Measured on the soak test: the daemon's RSS goes back
- * to its pre-load value instead of staying 15-30% above it.
+ * requests, one memory-reducing collection runs (releaseHeapMemory). Measured on the soak test:
+ * the daemon's RSS goes back to its pre-load value instead of staying 15-30% above it.
  *
  * The release has a price: the next burst starts on a shrunken heap and costs about twice the
  * CPU per request for its first seconds (measured under bench row 3: 200-400 µs per request in
@@ -17,7 +16,6 @@ import { Session } from 'node:inspector';
 export class IdleMemoryRelease {
   private since = 0;
   private timer: NodeJS.Timeout | undefined;
-  private session: Session | undefined;
   private stopped = false;
   releases = 0;
 
@@ -43,24 +41,14 @@ export class IdleMemoryRelease {
   stop(): void {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
-    this.session?.disconnect();
-    this.session = undefined;
   }
 
   private release(): void {
     this.timer = undefined;
     this.since = 0;
-    try {
-      if (!this.session) {
-        this.session = new Session();
-        this.session.connect();
-      }
-      this.session.post('HeapProfiler.collectGarbage', (err) => {
-        if (err) this.options.onError?.(err);
-        else this.releases++;
-      });
-    } catch (err) {
-      this.options.onError?.(err);
-    }
+    releaseHeapMemory().then(
+      () => this.releases++,
+      (err: unknown) => this.options.onError?.(err),
+    );
   }
 }
