@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import v8 from 'node:v8';
 import { createRunnerFactory } from '../src/runtime/runner-client.js';
 import { RUNNER_NODE_FLAGS } from '../src/runtime/spare-runner.js';
+import { releaseHeapMemory } from '../src/runtime/heap-release.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MODELS = { demo: path.join(ROOT, 'models/glove-demo'), 'minilm-cost': path.join(ROOT, 'bench/models/minilm-cost') };
@@ -59,7 +60,6 @@ async function steps(folder: string): Promise<void> {
     const heap = v8.getHeapStatistics();
     console.log(`${label.padEnd(26)} RSS ${mb(s.VmRSS).padStart(6)} MB  anon ${mb(s.RssAnon).padStart(6)}  file ${mb(s.RssFile).padStart(5)}  JS heap ${(heap.total_physical_size / 2 ** 20).toFixed(1)}`);
   };
-  const gc = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
   line('node');
   const ort = await import('onnxruntime-node');
   line('+ import onnxruntime-node');
@@ -69,12 +69,12 @@ async function steps(folder: string): Promise<void> {
   await bare.release();
   const { TextTokenizer } = await import('../src/runtime/tasks/text-tokenizer.js');
   await TextTokenizer.load(folder);
-  gc();
+  await releaseHeapMemory();
   await sleep(300);
   line('+ a tokenizer, GC');
   const { loadTxt2Embed } = await import('../src/runtime/tasks/txt2embed.js');
   const handler = await loadTxt2Embed({ modelId: 'm', folder, taskType: 'txt2embed', config: {} });
-  gc();
+  await releaseHeapMemory();
   await sleep(300);
   line('+ txt2embed handler, GC');
   const context = { signal: new AbortController().signal, progress: () => undefined };
