@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { ModelMoraError } from '../../domain/errors.js';
+import { AsciiWordPiece } from './ascii-wordpiece.js';
 
 /** A batch of texts as the graph's int64 inputs: row-major [texts, tokens]. */
 export interface TokenBatch {
@@ -24,6 +25,8 @@ export class TextTokenizer {
     private readonly modelMaxLength: number,
     private readonly padId: number,
     private readonly padLeft: boolean,
+    /** The same ids for plain ASCII text, several times faster (undefined: not a plain BERT tokenizer). */
+    private readonly fast: AsciiWordPiece | undefined,
   ) {}
 
   static async load(folder: string): Promise<TextTokenizer> {
@@ -44,14 +47,14 @@ export class TextTokenizer {
     // transformers.js pads on the right except for the Llama tokenizer class, unless the config says.
     const tokenizerClass = typeof config.tokenizer_class === 'string' ? config.tokenizer_class.replace(/Fast$/, '') : '';
     const side = config.padding_side ?? (tokenizerClass === 'LlamaTokenizer' ? 'left' : 'right');
-    return new TextTokenizer(tokenizer, maxLength, padId, side === 'left');
+    return new TextTokenizer(tokenizer, maxLength, padId, side === 'left', AsciiWordPiece.from(json, config, tokenizer));
   }
 
   /** `maxLength` lowers the limit below the tokenizer's own; it never raises it. */
   encode(texts: readonly string[], maxLength?: number): TokenBatch {
     const limit = Math.min(maxLength ?? Infinity, this.modelMaxLength);
     const rows = texts.map((text) => {
-      const ids = this.tokenizer.encode(text).ids;
+      const ids = this.fast?.encode(text) ?? this.tokenizer.encode(text).ids;
       return ids.length > limit ? ids.slice(0, limit) : ids;
     });
     const width = rows.reduce((longest, ids) => Math.max(longest, ids.length), 0);
