@@ -22,4 +22,19 @@ describe('heap tuning', () => {
     assert.notEqual(tuned[0], '2.5');
     assert.deepEqual(tuned.slice(1), ['2.5', '2.5']);
   });
+
+  it('turns off allocation-site pretenuring: no site is judged for tenuring any more', async () => {
+    const module = new URL('../../../src/daemon/heap-tuning.js', import.meta.url).href;
+    // Objects from one site that outlive several scavenges: V8 weighs pretenuring the site.
+    const allocate = `let keep = [];
+      const make = (i) => ({ i, a: [i] });
+      for (let r = 0; r < 60; r++) { for (let i = 0; i < 50000; i++) keep.push(make(i)); if (keep.length > 600000) keep = keep.slice(300000); }`;
+    const sites = async (code: string) => {
+      const { stdout } = await run(process.execPath, ['--trace-pretenuring-statistics', '--input-type=module', '-e', code]);
+      return stdout.split('\n').filter((line) => line.includes('pretenuring: AllocationSite')).length;
+    };
+    assert.ok((await sites(allocate)) > 0, 'untuned, V8 weighs the site');
+    assert.equal(await sites(`const { tuneHeapForServing } = await import(${JSON.stringify(module)}); tuneHeapForServing(); ${allocate}`), 0);
+  });
 });
+
