@@ -102,8 +102,13 @@ export function waitBusy(api: string, modelId: string): Promise<SystemStatus> {
   });
 }
 
+/**
+ * Common words and one accented word: a text that is not plain ASCII goes through the tokenizer
+ * library, which reads every character (plain ASCII takes the runner's ~10x faster path,
+ * ascii-wordpiece.ts, and would no longer keep a runner busy).
+ */
 const WORDS =
-  'the stock market fell sharply as investors worried about rising interest rates and slowing growth while shares of banks dropped'.split(' ');
+  'the stock market fell sharply as investors worried about rising interest rates and slowing growth while shares of banks dropped at the café'.split(' ');
 
 /** A text of about `chars` characters of common words (the tokenizer has real work to do). */
 export function longText(chars: number, seed = 0): string {
