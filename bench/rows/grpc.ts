@@ -2,7 +2,9 @@
  * Row 4: gRPC unary Infer against REST, 64 clients each, demo model. Both load generators send
  * pre-encoded requests and count answers without decoding them: autocannon for REST, and
  * bench/load/grpc-unary-load.ts (a minimal HTTP/2 client) for gRPC, so neither side's number is the
- * cost of a client library's decoding.
+ * cost of a client library's decoding. Alternating with them, the same generators load a fixed
+ * answer over bare grpc-js and over bare fastify (bench/baselines/fixed-grpc.ts, fixed-server.ts):
+ * the notes show what the two frameworks alone cost per call, which bounds the row.
  * Row 5: InferStream carrying 3 MB results against a bare grpc-js echo of 3 MB messages.
  *
  * How row 5 gets 3 MB results: the stream sends requests of 32 one-word texts to a bench-built
@@ -25,7 +27,7 @@ import { DIST_BENCH, WIDE_ID, type BenchContext } from '../harness/context.js';
 import { DEMO_ID } from '../harness/daemon.js';
 import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
-import { alternate } from '../harness/stats.js';
+import { alternate, formatNumber } from '../harness/stats.js';
 import { HEAP_GROWING_PERCENT } from '../../src/daemon/heap-tuning.js';
 import { inferCodec, type echoLoad, type inferStreamLoad } from '../load/grpc-load.js';
 import { grpcUnaryLoad } from '../load/grpc-unary-load.js';
@@ -52,29 +54,33 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
   const heap = { execArgv: [`--heap-growing-percent=${HEAP_GROWING_PERCENT}`] };
   const echo = await startChild<{ port: number }>(path.join(DIST_BENCH, 'baselines', 'grpc-echo.js'), [], heap);
   const streamClient = await startChild<{ pid: number }>(path.join(DIST_BENCH, 'load', 'stream-client.js'), [], heap);
+  // Row 4's frameworks alone: fixed answers over grpc-js and over fastify, under the same generators.
+  const fixedGrpc = await startChild<{ port: number }>(path.join(DIST_BENCH, 'baselines', 'fixed-grpc.js'));
+  const fixedRest = await startChild<{ url: string }>(path.join(DIST_BENCH, 'baselines', 'fixed-server.js'));
   try {
     const texts = benchSentences();
     const bodies = texts.map((s) => inferBody(s));
     const cpu = new CpuPerUnit();
     const modelmoraWith = (clientPid: number) => ({ daemon: () => [daemon.pid], runner: () => daemon.runnerPids(), client: () => [clientPid] });
     const modelmora = modelmoraWith(process.pid);
+    const grpcLoad = (port: number, modelId: string) =>
+      grpcUnaryLoad({
+        port,
+        path: '/modelmora.v1.InferenceService/Infer',
+        messages: texts.map((text) => codec.encode({ model_id: modelId, input_data: { text } })),
+        concurrency: ctx.connections,
+        seconds: ctx.loadSeconds,
+        check: (message) => {
+          const response = codec.decode(message);
+          const length = response.output_data?.embedding?.values.length;
+          if (response.error || length !== 100) throw new Error(`gRPC Infer answered ${JSON.stringify(response).slice(0, 200)}`);
+        },
+      });
+    const frameworkCpu = new CpuPerUnit();
     const unary = await alternate(
       {
         grpc: async () => {
-          const { result: r, cpu: spent } = await withCpu(modelmora, () =>
-            grpcUnaryLoad({
-              port: daemon.grpcPort!,
-              path: '/modelmora.v1.InferenceService/Infer',
-              messages: texts.map((text) => codec.encode({ model_id: DEMO_ID, input_data: { text } })),
-              concurrency: ctx.connections,
-              seconds: ctx.loadSeconds,
-              check: (message) => {
-                const response = codec.decode(message);
-                const length = response.output_data?.embedding?.values.length;
-                if (response.error || length !== 100) throw new Error(`gRPC Infer answered ${JSON.stringify(response).slice(0, 200)}`);
-              },
-            }),
-          );
+          const { result: r, cpu: spent } = await withCpu(modelmora, () => grpcLoad(daemon.grpcPort!, DEMO_ID));
           for (const [name, ms] of Object.entries(spent)) cpu.add(`gRPC ${name}`, ms, r.ok);
           return r.perSecond;
         },
@@ -84,6 +90,18 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
           );
           for (const [name, ms] of Object.entries(spent)) cpu.add(`REST ${name}`, ms, r.ok);
           return requireClean('ModelMora REST', r);
+        },
+        grpcFixed: async () => {
+          const { result: r, cpu: spent } = await withCpu({ server: () => [fixedGrpc.pid] }, () => grpcLoad(fixedGrpc.info.port, 'fixed'));
+          frameworkCpu.add('grpc-js', spent.server!, r.ok);
+          return r.perSecond;
+        },
+        restFixed: async () => {
+          const { result: r, cpu: spent } = await withCpu({ server: () => [fixedRest.pid] }, () =>
+            restLoad({ url: fixedRest.info.url, bodies, connections: ctx.connections, seconds: ctx.loadSeconds }),
+          );
+          frameworkCpu.add('fastify', spent.server!, r.ok);
+          return requireClean('fixed REST', r);
         },
       },
       ctx.rounds,
@@ -126,7 +144,10 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
         a: { label: `ModelMora gRPC Infer, ${ctx.connections} concurrent calls, demo model`, unit: 'req/s', summary: unary.grpc },
         b: { label: `ModelMora REST, ${ctx.connections} clients, demo model`, unit: 'req/s', summary: unary.rest },
         check: (r) => r >= 1.0,
-        notes: [`CPU per request (median of runs; client = this harness): ${cpu.describe()}.`],
+        notes: [
+          `CPU per request (median of runs; client = this harness): ${cpu.describe()}.`,
+          `The frameworks alone, answering a fixed 100-float embedding under the same generators (bench/baselines/fixed-grpc.ts, fixed-server.ts): grpc-js ${formatNumber(unary.grpcFixed.median)} calls/s against fastify ${formatNumber(unary.restFixed.median)} req/s, ${formatNumber(unary.grpcFixed.median / unary.restFixed.median)}; server CPU per call ${frameworkCpu.describe()}.`,
+        ],
       }),
       compareRow({
         ...ROW5,
@@ -142,5 +163,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
   } finally {
     await streamClient.stop();
     await echo.stop();
+    await fixedGrpc.stop();
+    await fixedRest.stop();
   }
 }
