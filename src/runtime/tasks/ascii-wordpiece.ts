@@ -32,12 +32,12 @@ export class AsciiWordPiece {
     const model = json.model as Record<string, unknown> | undefined;
     if (normalizer?.type !== 'BertNormalizer' || (json.pre_tokenizer as { type?: unknown } | null)?.type !== 'BertPreTokenizer') return undefined;
     if (model?.type !== 'WordPiece' || model.fuse_unk === true || config.remove_space || config.do_lowercase_and_remove_accent) return undefined;
-    const added = (json.added_tokens ?? []) as { content?: unknown }[];
+    const added = (json.added_tokens ?? []) as { content?: unknown; id?: unknown }[];
     if (!added.every((t) => typeof t.content === 'string' && /^\[[^\]]+\]$/.test(t.content))) return undefined;
     const special = specialTokens(json.post_processor);
     if (!special) return undefined;
     // The library maps a token through the added tokens first, then the vocabulary.
-    const addedIds = new Map(added.map((t) => [t.content as string, (t as { id?: unknown }).id]));
+    const addedIds = new Map(added.map((t) => [t.content as string, t.id]));
     const vocab = (token: string) => tokenizer.token_to_id(token);
     const idOf = (token: string) => {
       const id = addedIds.get(token);
