@@ -48,17 +48,22 @@ export async function untilQuiet(maxMs = 5000, share = 0.15): Promise<void> {
   }
 }
 
-/** Runs `work` and returns its result with the CPU ms each named process group spent meanwhile. */
+/**
+ * Runs `work` and returns its result with the CPU ms each named process group spent meanwhile,
+ * and the wall-clock ms it took.
+ */
 export async function withCpu<T, K extends string>(
   groups: Record<K, () => Promise<readonly number[]> | readonly number[]>,
   work: () => Promise<T>,
-): Promise<{ result: T; cpu: Record<K, number> }> {
+): Promise<{ result: T; cpu: Record<K, number>; wallMs: number }> {
   const names = Object.keys(groups) as K[];
   const pids = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await groups[n]()]))) as Record<K, readonly number[]>;
   const before = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await cpuMs(pids[n])]))) as Record<K, number>;
+  const started = performance.now();
   const result = await work();
+  const wallMs = performance.now() - started;
   const cpu = Object.fromEntries(await Promise.all(names.map(async (n) => [n, (await cpuMs(pids[n])) - before[n]]))) as Record<K, number>;
-  return { result, cpu };
+  return { result, cpu, wallMs };
 }
 
 /** Median CPU microseconds per unit of work over runs: e.g. per request. */
@@ -70,13 +75,13 @@ export class CpuPerUnit {
     list.push((cpuMsSpent * 1000) / units);
     this.samples.set(name, list);
   }
+  /** The median µs per unit of `name`'s runs (NaN before any). */
+  median(name: string): number {
+    const sorted = [...(this.samples.get(name) ?? [])].sort((a, b) => a - b);
+    return sorted.length === 0 ? Number.NaN : sorted[Math.floor(sorted.length / 2)]!;
+  }
   /** "name 123 µs, other 45 µs" with medians. */
   describe(): string {
-    return [...this.samples]
-      .map(([name, values]) => {
-        const sorted = [...values].sort((a, b) => a - b);
-        return `${name} ${Math.round(sorted[Math.floor(sorted.length / 2)]!)} µs`;
-      })
-      .join(', ');
+    return [...this.samples.keys()].map((name) => `${name} ${Math.round(this.median(name))} µs`).join(', ');
   }
 }

@@ -27,7 +27,7 @@ import { DIST_BENCH, WIDE_ID, type BenchContext } from '../harness/context.js';
 import { DEMO_ID } from '../harness/daemon.js';
 import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
-import { alternate, formatNumber } from '../harness/stats.js';
+import { alternate, formatNumber, percentileOf } from '../harness/stats.js';
 import { HEAP_GROWING_PERCENT } from '../../src/daemon/heap-tuning.js';
 import { inferCodec, type echoLoad, type inferStreamLoad } from '../load/grpc-load.js';
 import { grpcUnaryLoad } from '../load/grpc-unary-load.js';
@@ -40,6 +40,8 @@ const WINDOW = 4;
 /** As the bench's own client allows (bench/load/grpc-load.ts); the daemon's default limit is 16 MB. */
 const STREAM_MAX_MESSAGE = 64 * 1024 * 1024;
 
+
+const signedMicros = (us: number) => `${us < 0 ? '−' : '+'}${Math.abs(Math.round(us))} µs`;
 
 export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
   const daemon = await ctx.mainDaemon();
@@ -77,18 +79,23 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
         },
       });
     const frameworkCpu = new CpuPerUnit();
+    // The daemon's share of each run's wall time: near 1, its one event loop is the stage that
+    // holds the side back.
+    const busy = { gRPC: [] as number[], REST: [] as number[] };
     const unary = await alternate(
       {
         grpc: async () => {
-          const { result: r, cpu: spent } = await withCpu(modelmora, () => grpcLoad(daemon.grpcPort!, DEMO_ID));
+          const { result: r, cpu: spent, wallMs } = await withCpu(modelmora, () => grpcLoad(daemon.grpcPort!, DEMO_ID));
           for (const [name, ms] of Object.entries(spent)) cpu.add(`gRPC ${name}`, ms, r.ok);
+          busy.gRPC.push(spent.daemon / wallMs);
           return r.perSecond;
         },
         rest: async () => {
-          const { result: r, cpu: spent } = await withCpu(modelmora, () =>
+          const { result: r, cpu: spent, wallMs } = await withCpu(modelmora, () =>
             restLoad({ url: daemon.inferUrl(DEMO_ID), bodies, connections: ctx.connections, seconds: ctx.loadSeconds }),
           );
           for (const [name, ms] of Object.entries(spent)) cpu.add(`REST ${name}`, ms, r.ok);
+          busy.REST.push(spent.daemon / wallMs);
           return requireClean('ModelMora REST', r);
         },
         grpcFixed: async () => {
@@ -147,6 +154,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
         notes: [
           `CPU per request (median of runs; client = this harness): ${cpu.describe()}.`,
           `The frameworks alone, answering a fixed 100-float embedding under the same generators (bench/baselines/fixed-grpc.ts, fixed-server.ts): grpc-js ${formatNumber(unary.grpcFixed.median)} calls/s against fastify ${formatNumber(unary.restFixed.median)} req/s, ${formatNumber(unary.grpcFixed.median / unary.restFixed.median)}; server CPU per call ${frameworkCpu.describe()}.`,
+          `Where the gap is: the daemon's event loop was busy ${formatNumber(percentileOf(busy.gRPC, 50))} of the gRPC runs' wall time and ${formatNumber(percentileOf(busy.REST, 50))} of the REST runs'. Daemon CPU per call, gRPC minus REST: ${signedMicros(cpu.median('gRPC daemon') - cpu.median('REST daemon'))}; server CPU per call, grpc-js alone minus fastify alone: ${signedMicros(frameworkCpu.median('grpc-js') - frameworkCpu.median('fastify'))}.`,
         ],
       }),
       compareRow({
