@@ -40,7 +40,6 @@ const WINDOW = 4;
 /** As the bench's own client allows (bench/load/grpc-load.ts); the daemon's default limit is 16 MB. */
 const STREAM_MAX_MESSAGE = 64 * 1024 * 1024;
 
-
 const signedMicros = (us: number) => `${us < 0 ? '−' : '+'}${Math.abs(Math.round(us))} µs`;
 
 export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
@@ -79,8 +78,8 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
         },
       });
     const frameworkCpu = new CpuPerUnit();
-    // The daemon's share of each run's wall time: near 1, its one event loop is the stage that
-    // holds the side back.
+    // Cores the daemon process used during each run: near 1, its one event loop (which does nearly
+    // all of its work) is the stage that holds the side back.
     const busy = { gRPC: [] as number[], REST: [] as number[] };
     const unary = await alternate(
       {
@@ -154,7 +153,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
         notes: [
           `CPU per request (median of runs; client = this harness): ${cpu.describe()}.`,
           `The frameworks alone, answering a fixed 100-float embedding under the same generators (bench/baselines/fixed-grpc.ts, fixed-server.ts): grpc-js ${formatNumber(unary.grpcFixed.median)} calls/s against fastify ${formatNumber(unary.restFixed.median)} req/s, ${formatNumber(unary.grpcFixed.median / unary.restFixed.median)}; server CPU per call ${frameworkCpu.describe()}.`,
-          `Where the gap is: the daemon's event loop was busy ${formatNumber(percentileOf(busy.gRPC, 50))} of the gRPC runs' wall time and ${formatNumber(percentileOf(busy.REST, 50))} of the REST runs'. Daemon CPU per call, gRPC minus REST: ${signedMicros(cpu.median('gRPC daemon') - cpu.median('REST daemon'))}; server CPU per call, grpc-js alone minus fastify alone: ${signedMicros(frameworkCpu.median('grpc-js') - frameworkCpu.median('fastify'))}.`,
+          `Where the gap is: the daemon process used ${formatNumber(percentileOf(busy.gRPC, 50))} of a core during the gRPC runs and ${formatNumber(percentileOf(busy.REST, 50))} during the REST runs. Daemon CPU per call, gRPC minus REST: ${signedMicros(cpu.median('gRPC daemon') - cpu.median('REST daemon'))}; server CPU per call, grpc-js alone minus fastify alone: ${signedMicros(frameworkCpu.median('grpc-js') - frameworkCpu.median('fastify'))}.`,
         ],
       }),
       compareRow({
