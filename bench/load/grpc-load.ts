@@ -39,6 +39,11 @@ export function inferCodec(): { encode(request: InferRequest): Buffer; decode(me
   };
 }
 
+/** Pre-encoded Infer requests, one text each, for grpcUnaryLoad. */
+export function inferMessages(codec: ReturnType<typeof inferCodec>, modelId: string, texts: readonly string[]): Buffer[] {
+  return texts.map((text) => codec.encode({ model_id: modelId, input_data: { text } }));
+}
+
 /**
  * InferStream on the call `open` starts: each request is a batch of texts whose answer is about
  * `expectBytes` of floats; `window` requests stay in flight. Returns payload MB/s (float bytes

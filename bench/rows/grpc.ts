@@ -29,7 +29,7 @@ import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate, formatNumber, percentileOf } from '../harness/stats.js';
 import { HEAP_GROWING_PERCENT } from '../../src/daemon/heap-tuning.js';
-import { inferCodec, type echoLoad, type inferStreamLoad } from '../load/grpc-load.js';
+import { inferCodec, inferMessages, type echoLoad, type inferStreamLoad } from '../load/grpc-load.js';
 import { grpcUnaryLoad } from '../load/grpc-unary-load.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
 import { inferBody } from '../fixtures/sentences.js';
@@ -68,7 +68,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
       grpcUnaryLoad({
         port,
         path: '/modelmora.v1.InferenceService/Infer',
-        messages: texts.map((text) => codec.encode({ model_id: modelId, input_data: { text } })),
+        messages: inferMessages(codec, modelId, texts),
         concurrency: ctx.connections,
         seconds: ctx.loadSeconds,
         check: (message) => {
