@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { ensureMiniLmCostModel } from '../../scripts/fixtures/build-minilm-cost.js';
 import { benchSentences, inferBody } from '../fixtures/sentences.js';
 import { ensureWideModel } from '../fixtures/wide-model.js';
-import { inferCodec, inferMessages } from '../load/grpc-load.js';
+import { INFER_PATH, inferCodec, inferMessages } from '../load/grpc-load.js';
 import { grpcUnaryLoad } from '../load/grpc-unary-load.js';
 import { restLoad } from '../load/rest-load.js';
 import { untilQuiet } from './cpu.js';
@@ -69,7 +69,7 @@ export function createContext(quick: boolean, log: (line: string) => void): Benc
         await restLoad({ url: d.inferUrl(DEMO_ID), bodies: texts.map((t) => inferBody(t)), connections: CONNECTIONS, seconds: PRIME_SECONDS });
         if (d.grpcPort) {
           const messages = inferMessages(inferCodec(), DEMO_ID, texts);
-          await grpcUnaryLoad({ port: d.grpcPort, path: '/modelmora.v1.InferenceService/Infer', messages, concurrency: CONNECTIONS, seconds: PRIME_SECONDS, check: () => undefined });
+          await grpcUnaryLoad({ port: d.grpcPort, path: INFER_PATH, messages, concurrency: CONNECTIONS, seconds: PRIME_SECONDS, check: () => undefined });
         }
         log(`main daemon up with 3 models loaded and primed in ${Math.round(performance.now() - started)} ms (gRPC ${d.grpcPort ?? 'not on main yet'})`);
         return d;

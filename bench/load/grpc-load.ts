@@ -39,6 +39,9 @@ export function inferCodec(): { encode(request: InferRequest): Buffer; decode(me
   };
 }
 
+/** Infer's HTTP/2 path, for grpcUnaryLoad. */
+export const INFER_PATH = '/modelmora.v1.InferenceService/Infer';
+
 /** Pre-encoded Infer requests, one text each, for grpcUnaryLoad. */
 export function inferMessages(codec: ReturnType<typeof inferCodec>, modelId: string, texts: readonly string[]): Buffer[] {
   return texts.map((text) => codec.encode({ model_id: modelId, input_data: { text } }));

@@ -29,7 +29,7 @@ import { compareRow, pendingRow, type RowResult } from '../harness/report.js';
 import { CpuPerUnit, withCpu } from '../harness/cpu.js';
 import { alternate, formatNumber, percentileOf } from '../harness/stats.js';
 import { HEAP_GROWING_PERCENT } from '../../src/daemon/heap-tuning.js';
-import { inferCodec, inferMessages, type echoLoad, type inferStreamLoad } from '../load/grpc-load.js';
+import { INFER_PATH, inferCodec, inferMessages, type echoLoad, type inferStreamLoad } from '../load/grpc-load.js';
 import { grpcUnaryLoad } from '../load/grpc-unary-load.js';
 import { requireClean, restLoad } from '../load/rest-load.js';
 import { inferBody } from '../fixtures/sentences.js';
@@ -67,7 +67,7 @@ export async function grpcRows(ctx: BenchContext): Promise<RowResult[]> {
     const grpcLoad = (port: number, modelId: string) =>
       grpcUnaryLoad({
         port,
-        path: '/modelmora.v1.InferenceService/Infer',
+        path: INFER_PATH,
         messages: inferMessages(codec, modelId, texts),
         concurrency: ctx.connections,
         seconds: ctx.loadSeconds,
