@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { InFlightLimit } from '../../src/api/in-flight.js';
+import { InFlightLimit } from '../../src/services/in-flight.js';
 import type { GrpcServer } from '../../src/api/grpc/server.js';
 import { Registry } from '../../src/store/registry.js';
 import { FakeEngine } from '../support/fake-engine.js';

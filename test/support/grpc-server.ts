@@ -1,6 +1,6 @@
 import { buildGrpcServer, type GrpcDeps, type GrpcServer } from '../../src/api/grpc/server.js';
 import { Metrics } from '../../src/metrics/metrics.js';
-import { BackgroundDownloads } from '../../src/store/background-downloads.js';
+import { BackgroundDownloads } from '../../src/services/download-service.js';
 
 /**
  * The gRPC skin for in-process tests: what every such test wires the same way (metrics, no-op

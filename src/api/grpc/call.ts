@@ -3,7 +3,7 @@ import { Metadata, type ServerUnaryCall, type ServerWritableStream, type ServerD
 import { ANONYMOUS, type Principal } from '../../auth/principal.js';
 import { Cancellation, type CancelSignal } from '../../domain/cancellation.js';
 import { ModelMoraError, retryAfterSeconds, toModelMoraError } from '../../domain/errors.js';
-import type { InFlightLimit } from '../in-flight.js';
+import type { InFlightLimit } from '../../services/in-flight.js';
 import { checkDecoded, checkMessageSize } from './message-size.js';
 
 /**

@@ -7,7 +7,7 @@ import type { InferenceRequest, InferenceResult } from '../../domain/inference.j
 import type { JobService } from '../../domain/jobs.js';
 import { ModelRef } from '../../domain/model-ref.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
-import { readInferenceRequest, type InferenceBody } from '../inference-input.js';
+import { readInferenceRequest, type InferenceBody } from '../../services/inference-input.js';
 import { unary, type CallContext, type UnaryOptions } from './call.js';
 import { checkDecoded, checkMessageSize, MIB } from './message-size.js';
 import { inferStream } from './inference-stream.js';

@@ -1,7 +1,7 @@
 import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { ModelRef } from '../../domain/model-ref.js';
-import { loadModel, unloadModel } from '../model-actions.js';
-import { modelHealth, osMemory, systemStatus } from '../system-status.js';
+import { loadModel, unloadModel } from '../../services/model-actions.js';
+import { modelHealth, osMemory, systemStatus } from '../../services/system-status.js';
 import { unary, type UnaryOptions } from './call.js';
 import { toModelStatus } from './messages.js';
 import type { GrpcDeps } from './server.js';

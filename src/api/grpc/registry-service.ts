@@ -2,7 +2,7 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { validationError, type FieldError } from '../../domain/errors.js';
 import { ModelRef } from '../../domain/model-ref.js';
 import { MODEL_STATES, toModelResponse, type ListQuery, type ModelState, type RegisterInput, type ResourceRequirements, type UpdateInput } from '../../store/registry.js';
-import { deleteModel, registerModel, startDownload } from '../model-actions.js';
+import { deleteModel, registerModel, startDownload } from '../../services/model-actions.js';
 import { RegisterModelRequest } from '../rest/schemas.js';
 import { unary, type UnaryOptions } from './call.js';
 import { toModelMessage } from './messages.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { modelHealth } from '../system-status.js';
+import { modelHealth } from '../../services/system-status.js';
 import type { RouteDeps } from './app.js';
 import { Liveness, ModelHealth, Readiness } from './schemas.js';
 

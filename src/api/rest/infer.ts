@@ -6,7 +6,7 @@ import { ModelMoraError, validationError } from '../../domain/errors.js';
 import type { InferenceResult, ItemOutput } from '../../domain/inference.js';
 import type { TaskType } from '../../domain/task-type.js';
 import { requestStatusOf } from '../../metrics/metrics.js';
-import { readInferenceRequest } from '../inference-input.js';
+import { readInferenceRequest } from '../../services/inference-input.js';
 import type { RouteDeps } from './app.js';
 import { placeImages, type ImageRef } from './artifacts.js';
 import { modelIdOf, modelRoute, type ModelRoute } from './model-path.js';

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import { jobAccessOf, jobOwnerOf } from '../../auth/principal.js';
 import { ModelMoraError } from '../../domain/errors.js';
 import type { JobService, JobState, JobView } from '../../domain/jobs.js';
-import { readInferenceRequest } from '../inference-input.js';
+import { readInferenceRequest } from '../../services/inference-input.js';
 import { principalOf } from './access.js';
 import { API_PREFIX, type RouteDeps } from './app.js';
 import { inferenceBodyOptions, toInferenceResponse } from './infer.js';

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { loadModel, unloadModel } from '../model-actions.js';
-import { systemStatus } from '../system-status.js';
+import { loadModel, unloadModel } from '../../services/model-actions.js';
+import { systemStatus } from '../../services/system-status.js';
 import type { RouteDeps } from './app.js';
 import { modelRoute } from './model-path.js';
 import { errorResponses } from './schemas.js';

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { deleteModel, registerModel, startDownload } from '../model-actions.js';
+import { deleteModel, registerModel, startDownload } from '../../services/model-actions.js';
 import { toModelResponse, type ListQuery, type RegisterInput, type UpdateInput } from '../../store/registry.js';
 import type { RouteDeps } from './app.js';
 import { modelRoute } from './model-path.js';

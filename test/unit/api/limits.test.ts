@@ -3,7 +3,7 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import type { InferenceResult } from '../../../src/domain/inference.js';
-import { InFlightLimit } from '../../../src/api/in-flight.js';
+import { InFlightLimit } from '../../../src/services/in-flight.js';
 import { nestingDepth, parseJsonBody } from '../../../src/api/rest/json-body.js';
 import { IdleMemoryRelease } from '../../../src/daemon/memory-release.js';
 import { testApp, type TestApp } from '../../support/rest-app.js';

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toInferenceRequest, type InputLimits } from '../../../src/api/inference-input.js';
+import { toInferenceRequest, type InputLimits } from '../../../src/services/inference-input.js';
 import { ModelMoraError, type FieldError } from '../../../src/domain/errors.js';
 
 const limits: InputLimits = { max_inputs: 4, max_text_chars: 10, default_timeout_seconds: 60, max_image_pixels: 1_000_000 };

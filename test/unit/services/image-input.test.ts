@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { readImageHeader } from '../../../src/api/image-header.js';
-import { checkImageBytes, checkImagesDecode, parseImageString } from '../../../src/api/image-input.js';
-import { readInferenceRequest, toInferenceRequest, type InputLimits } from '../../../src/api/inference-input.js';
+import { readImageHeader } from '../../../src/services/image-header.js';
+import { checkImageBytes, checkImagesDecode, parseImageString } from '../../../src/services/image-input.js';
+import { readInferenceRequest, toInferenceRequest, type InputLimits } from '../../../src/services/inference-input.js';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import {
   bmpDeclaring, dataUrl, gifDeclaring, jpegDeclaring, pngDeclaring, renderScene, solidImage, tiffDeclaring, webpDeclaring, type Encoded,

@@ -1,5 +1,5 @@
 import { ModelMoraError } from '../domain/errors.js';
-import type { Registry } from './registry.js';
+import type { Registry } from '../store/registry.js';
 
 /** Fetches a model's files into the cache (ModelStore.pull behind it); honours the signal. */
 export type DownloadPort = (modelId: string, signal: AbortSignal) => Promise<void>;

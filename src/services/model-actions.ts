@@ -2,7 +2,7 @@ import { ModelMoraError } from '../domain/errors.js';
 import type { Engine, ModelStatus } from '../domain/engine.js';
 import { ModelRef } from '../domain/model-ref.js';
 import { checkUrl } from '../hub/url-guard.js';
-import type { BackgroundDownloads } from '../store/background-downloads.js';
+import type { BackgroundDownloads } from './download-service.js';
 import type { ModelRecord, RegisterInput, Registry } from '../store/registry.js';
 
 /**
