@@ -107,7 +107,7 @@ export interface JobList {
 }
 
 /** §2.6.3 GET /status: the body the daemon builds (a type-only import, like the registry's). */
-export type { SystemStatusBody as SystemStatus } from '../services/system-status.js';
+export type { SystemStatusBody as SystemStatus } from '../services/status-service.js';
 
 export interface Liveness {
   status: string;

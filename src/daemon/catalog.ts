@@ -7,7 +7,7 @@ import { toApiLockFile, LOCK_VERSION, type LockEntry } from '../project/lockfile
 import type { ModelSpec } from '../project/manifest.js';
 import type { Project } from '../project/project.js';
 import { lockedSnapshot, pullEntry, resolveEntry, sourceFactory } from '../project/sync.js';
-import type { ApiLockFile } from '../api/rest/app.js';
+import type { ApiLockFile } from '../project/lockfile.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ModelServingSpec } from '../scheduler/serving-spec.js';
 import type { ModelStore } from '../store/model-store.js';

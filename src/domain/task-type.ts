@@ -2,6 +2,13 @@
 export const TASK_TYPES = ['txt2embed', 'img2embed', 'txt2img', 'img2txt', 'txt2txt'] as const;
 export type TaskType = (typeof TASK_TYPES)[number];
 
+/** The tasks whose input is an image (the others take text): image-sized bodies and messages. */
+export const IMAGE_INPUT_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
+
+export function takesImages(task: TaskType): boolean {
+  return IMAGE_INPUT_TASKS.includes(task);
+}
+
 export function isTaskType(value: unknown): value is TaskType {
   return typeof value === 'string' && (TASK_TYPES as readonly string[]).includes(value);
 }

@@ -5,11 +5,12 @@ import type { Registry } from '../store/registry.js';
 export type DownloadPort = (modelId: string, signal: AbortSignal) => Promise<void>;
 
 /**
- * Downloads started by an API call that answer 202 at once and run on: the registry goes
- * downloading -> ready, or failed with a message a user may read. REST and gRPC share one of
- * these; the registry's startDownload() makes sure one model never downloads twice at a time.
+ * Downloads started by an API call: they answer 202 at once and run on, and the registry goes
+ * downloading -> ready, or failed with a message a user may read. Every skin shares this one
+ * service, so each sees (and can cancel) the others' downloads; the registry's startDownload()
+ * makes sure one model never downloads twice at a time.
  */
-export class BackgroundDownloads {
+export class DownloadService {
   private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
 
   constructor(

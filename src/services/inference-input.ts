@@ -2,13 +2,14 @@ import { ModelMoraError, validationError, type FieldError } from '../domain/erro
 import type { InferenceItem, InferenceRequest } from '../domain/inference.js';
 import { generationLimits, parseGenerationOptions } from '../domain/generation-parameters.js';
 import { readTxt2ImgParameters } from '../domain/txt2img-parameters.js';
-import { PRIORITIES, isPriority, type Priority, type TaskType } from '../domain/task-type.js';
+import { PRIORITIES, isPriority, takesImages, type Priority, type TaskType } from '../domain/task-type.js';
 import { checkImagesDecode, imageBytesProblem, invalidImages, parseImageString } from './image-input.js';
 
 /**
- * Turns an inference body as the API document writes it (§2.4.1 InferenceRequest) into the
- * domain InferenceRequest. REST and gRPC both call this, so both reject the same inputs with the
- * same field names. Every check here is cheap and runs before any work is queued.
+ * Turns an inference input, as any skin read it off its wire, into the domain InferenceRequest.
+ * Every skin calls this (through InferenceService), so all reject the same inputs; each names the
+ * fields in its errors as its own wire does (InputFields). Every check here is cheap and runs
+ * before any work is queued.
  */
 
 export interface InputLimits {
@@ -18,15 +19,36 @@ export interface InputLimits {
   max_image_pixels: number;
 }
 
-/** The body before validation: what JSON.parse (or a gRPC message mapped to JSON) produced. */
-export interface InferenceBody {
-  input_data?: { text?: unknown; image?: unknown; [key: string]: unknown };
+/**
+ * The input before validation, in no wire's shape: `data` holds `text` or `image` (a value or a
+ * list), as the API document's `input_data` does; every value is still unchecked.
+ */
+export interface InferenceInput {
+  data?: unknown;
   parameters?: unknown;
   priority?: unknown;
-  timeout_seconds?: unknown;
+  timeoutSeconds?: unknown;
 }
 
-const IMAGE_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
+/** What a skin calls each input field in its error messages (`input_data.text[2]`, `text_batch.texts[2]`...). */
+export interface InputFields {
+  data: string;
+  text: string;
+  image: string;
+  parameters: string;
+  priority: string;
+  timeoutSeconds: string;
+}
+
+/** The API document's names (§2.4.1 InferenceRequest), as REST and most skins use them. */
+export const DOCUMENT_FIELDS: Readonly<InputFields> = {
+  data: 'input_data',
+  text: 'input_data.text',
+  image: 'input_data.image',
+  parameters: 'parameters',
+  priority: 'priority',
+  timeoutSeconds: 'timeout_seconds',
+};
 
 /** Without a `priority`, image generation (seconds to minutes) queues behind quick requests (API document §2.4.1). */
 function defaultPriority(taskType: TaskType | undefined): Priority {
@@ -41,6 +63,8 @@ export interface RequestOptions {
   /** The model's `config` (registry); its generation limits bound max_tokens. */
   modelConfig?: Record<string, unknown>;
   requestId?: string;
+  /** Field names for errors; default DOCUMENT_FIELDS. */
+  fields?: Readonly<InputFields>;
 }
 
 /**
@@ -54,62 +78,62 @@ function generates(taskType: TaskType | undefined, config: Record<string, unknow
 
 export function toInferenceRequest(
   modelId: string,
-  body: unknown,
+  input: InferenceInput,
   limits: InputLimits,
   options: RequestOptions = {},
 ): InferenceRequest {
+  const f = options.fields ?? DOCUMENT_FIELDS;
   const errors: FieldError[] = [];
-  // Bad image data is INVALID_INPUT rather than VALIDATION_ERROR: the body is well-formed, its image is not.
+  // Bad image data is INVALID_INPUT rather than VALIDATION_ERROR: the input is well-formed, its image is not.
   const imageErrors: FieldError[] = [];
-  if (!isPlainObject(body)) throw validationError([{ field: 'body', message: 'must be a JSON object' }]);
-  const input = body.input_data;
+  const data = input.data;
   let items: InferenceItem[] = [];
   let batched = false;
   let inputKind: InferenceItem['kind'] | undefined;
 
-  if (input === undefined) errors.push({ field: 'input_data', message: 'is required' });
-  else if (!isPlainObject(input)) errors.push({ field: 'input_data', message: 'must be an object' });
-  else if (input.text !== undefined && input.image !== undefined) {
-    errors.push({ field: 'input_data', message: 'send either text or image, not both' });
-  } else if (input.text !== undefined) {
+  if (data === undefined) errors.push({ field: f.data, message: 'is required' });
+  else if (!isPlainObject(data)) errors.push({ field: f.data, message: 'must be an object' });
+  else if (data.text !== undefined && data.image !== undefined) {
+    errors.push({ field: f.data, message: 'send either text or image, not both' });
+  } else if (data.text !== undefined) {
     inputKind = 'text';
-    ({ items, batched } = readList(input.text, 'input_data.text', limits, errors, (value, field) => readText(value, field, limits, errors)));
-  } else if (input.image !== undefined) {
+    ({ items, batched } = readList(data.text, f.text, limits, errors, (value, field) => readText(value, field, limits, errors)));
+  } else if (data.image !== undefined) {
     inputKind = 'image';
-    ({ items, batched } = readList(input.image, 'input_data.image', limits, errors, (value, field) => readImage(value, field, limits, errors, imageErrors)));
+    ({ items, batched } = readList(data.image, f.image, limits, errors, (value, field) => readImage(value, field, limits, errors, imageErrors)));
   } else {
-    errors.push({ field: 'input_data', message: 'needs text or image' });
+    errors.push({ field: f.data, message: 'needs text or image' });
   }
 
   let parameters: Record<string, unknown> = {};
-  if (body.parameters !== undefined) {
-    if (isPlainObject(body.parameters)) parameters = body.parameters;
-    else errors.push({ field: 'parameters', message: 'must be an object' });
+  if (input.parameters !== undefined) {
+    if (isPlainObject(input.parameters)) parameters = input.parameters;
+    else errors.push({ field: f.parameters, message: 'must be an object' });
   }
 
   let priority = defaultPriority(options.taskType);
-  if (body.priority !== undefined) {
-    if (isPriority(body.priority)) priority = body.priority;
-    else errors.push({ field: 'priority', message: `must be one of ${PRIORITIES.join(', ')}` });
+  if (input.priority !== undefined) {
+    if (isPriority(input.priority)) priority = input.priority;
+    else errors.push({ field: f.priority, message: `must be one of ${PRIORITIES.join(', ')}` });
   }
 
   let timeoutSeconds = limits.default_timeout_seconds;
-  if (body.timeout_seconds !== undefined) {
-    const t = body.timeout_seconds;
+  if (input.timeoutSeconds !== undefined) {
+    const t = input.timeoutSeconds;
     if (typeof t !== 'number' || !Number.isInteger(t) || t < 1 || t > MAX_TIMEOUT_SECONDS) {
-      errors.push({ field: 'timeout_seconds', message: `must be a whole number from 1 to ${MAX_TIMEOUT_SECONDS}` });
+      errors.push({ field: f.timeoutSeconds, message: `must be a whole number from 1 to ${MAX_TIMEOUT_SECONDS}` });
     } else timeoutSeconds = t;
   }
 
   if (errors.length > 0) throw validationError(errors);
 
   if (options.taskType !== undefined) {
-    const wantsImage = IMAGE_TASKS.includes(options.taskType);
+    const wantsImage = takesImages(options.taskType);
     const hasImage = inputKind === 'image';
     if (wantsImage !== hasImage) {
       throw new ModelMoraError(
         'INVALID_INPUT',
-        `Model '${modelId}' (${options.taskType}) takes input_data.${wantsImage ? 'image' : 'text'}`,
+        `Model '${modelId}' (${options.taskType}) takes ${wantsImage ? f.image : f.text}`,
         { details: { task_type: options.taskType } },
       );
     }
@@ -202,16 +226,16 @@ function readImage(value: unknown, field: string, limits: InputLimits, errors: F
 
 /**
  * toInferenceRequest, then the one check that needs real work: every image must decode (done by
- * libvips on its own threads). REST and gRPC call this, so no undecodable image reaches a runner.
+ * libvips on its own threads), so no undecodable image reaches a runner.
  */
 export async function readInferenceRequest(
   modelId: string,
-  body: unknown,
+  input: InferenceInput,
   limits: InputLimits,
   options: RequestOptions = {},
 ): Promise<InferenceRequest> {
-  const request = toInferenceRequest(modelId, body, limits, options);
-  await checkImagesDecode(request.items, limits, 'input_data.image', request.batched);
+  const request = toInferenceRequest(modelId, input, limits, options);
+  await checkImagesDecode(request.items, limits, (options.fields ?? DOCUMENT_FIELDS).image, request.batched);
   return request;
 }
 

@@ -81,7 +81,6 @@ describe('gRPC skin in process', () => {
       config: { max_image_pixels: 178_956_970 },
       registry,
       engine,
-      readiness: () => ({ ready: !draining, checks: { database: true, queue: !draining } }),
       jobs,
       draining: () => draining,
     });

@@ -3,7 +3,7 @@ import type { ModelMoraError } from '../../domain/errors.js';
 import type { InferenceResult, ItemOutput } from '../../domain/inference.js';
 import type { JobView } from '../../domain/jobs.js';
 import type { ModelResponse } from '../../store/registry.js';
-import type { UnloadedStatus } from '../../services/model-actions.js';
+import type { UnloadedStatus } from '../../services/model-service.js';
 import { enumName, taskTypeName, toStruct, toTimestamp, type ProtoStruct, type ProtoTimestamp } from './wire.js';
 
 /**

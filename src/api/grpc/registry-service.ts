@@ -2,7 +2,6 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { validationError, type FieldError } from '../../domain/errors.js';
 import { ModelRef } from '../../domain/model-ref.js';
 import { MODEL_STATES, toModelResponse, type ListQuery, type ModelState, type RegisterInput, type ResourceRequirements, type UpdateInput } from '../../store/registry.js';
-import { deleteModel, registerModel, startDownload } from '../../services/model-actions.js';
 import { RegisterModelRequest } from '../rest/schemas.js';
 import { unary, type UnaryOptions } from './call.js';
 import { toModelMessage } from './messages.js';
@@ -56,16 +55,16 @@ const LIMITS = {
 const MAX_PAGE_SIZE = 100;
 
 export function registryService(deps: GrpcDeps, options: UnaryOptions): UntypedServiceImplementation {
-  const { registry } = deps;
+  const { models } = deps.services;
   return {
     RegisterModel: unary(options, async (request: RegisterMessage) => {
       const errors: FieldError[] = [];
       const task = taskTypeOf(request.task_type);
       if (!task) errors.push({ field: 'task_type', message: 'is required (one of TASK_TYPE_TXT2EMBED ... TASK_TYPE_TXT2TXT)' });
-      const input: RegisterInput = { model_id: request.model_id, task_type: task ?? 'txt2embed' };
+      const input: Omit<RegisterInput, 'model_id'> = { task_type: task ?? 'txt2embed' };
       readModelFields(request, ['version', 'display_name', 'description', 'source_url'], input, errors, deps.config.max_json_depth);
       if (errors.length > 0) throw validationError(errors);
-      return toModelMessage(toModelResponse(await registerModel(registry, input)));
+      return toModelMessage(toModelResponse(await models.register(ModelRef.parse(request.model_id), input)));
     }),
 
     ListModels: unary(options, async (request: ListMessage) => {
@@ -84,33 +83,33 @@ export function registryService(deps: GrpcDeps, options: UnaryOptions): UntypedS
       if (page_size < 0 || page_size > MAX_PAGE_SIZE) errors.push({ field: 'pagination.page_size', message: `must be from 1 to ${MAX_PAGE_SIZE}` });
       else if (page_size > 0) query.page_size = page_size;
       if (errors.length > 0) throw validationError(errors);
-      const result = await registry.list(query);
+      const result = await models.list(query);
       return { models: result.data.map((m) => toModelMessage(toModelResponse(m))), pagination: result.meta };
     }),
 
-    GetModel: unary(options, async (request: { model_id: string }) => toModelMessage(toModelResponse(await registry.get(ModelRef.parse(request.model_id).id)))),
+    GetModel: unary(options, async (request: { model_id: string }) => toModelMessage(toModelResponse(await models.get(ModelRef.parse(request.model_id))))),
 
     UpdateModel: unary(options, async (request: UpdateMessage) => {
-      const id = ModelRef.parse(request.model_id).id;
+      const ref = ModelRef.parse(request.model_id);
       const errors: FieldError[] = [];
       const changes: UpdateInput = {};
       readModelFields(request, ['display_name', 'description'], changes, errors, deps.config.max_json_depth);
       if (errors.length > 0) throw validationError(errors);
-      return toModelMessage(toModelResponse(await registry.update(id, changes)));
+      return toModelMessage(toModelResponse(await models.update(ref, changes)));
     }),
 
     DeleteModel: unary(options, async (request: { model_id: string; force: boolean }) => {
-      const id = ModelRef.parse(request.model_id).id;
-      await deleteModel(deps, id, request.force);
-      return { model_id: id, deleted: true };
+      const ref = ModelRef.parse(request.model_id);
+      await models.remove(ref, request.force);
+      return { model_id: ref.id, deleted: true };
     }),
 
     DownloadModel: unary(options, async (request: { model_id: string }) => {
-      return startDownload(deps.downloads, ModelRef.parse(request.model_id).id);
+      return models.download(ModelRef.parse(request.model_id));
     }),
 
     GenerateLock: unary(options, async () => {
-      const lock = await deps.lockFile();
+      const lock = await models.lock();
       return {
         version: lock.version,
         generated_at: toTimestamp(lock.generated_at),

@@ -3,14 +3,9 @@ import { Server, ServerCredentials, type ServiceDefinition, type UntypedServiceI
 import { loadSync, type Options } from '@grpc/proto-loader';
 import type { Authenticator } from '../../auth/authenticator.js';
 import type { Config } from '../../config/config.js';
-import type { Engine } from '../../domain/engine.js';
 import { ModelMoraError } from '../../domain/errors.js';
-import type { JobService } from '../../domain/jobs.js';
-import type { Metrics } from '../../metrics/metrics.js';
-import type { BackgroundDownloads } from '../../services/download-service.js';
-import type { Registry } from '../../store/registry.js';
-import type { ApiLockFile, Readiness } from '../rest/app.js';
 import type { InFlightLimit } from '../../services/in-flight.js';
+import type { Services } from '../../services/services.js';
 import type { GrpcLog, UnaryOptions } from './call.js';
 import { measured, MIB } from './message-size.js';
 import { healthService } from './health-service.js';
@@ -24,38 +19,23 @@ import { guardService } from './rpc-access.js';
 /**
  * The gRPC skin (API document §3): modelmora.v1 InferenceService, RegistryService and
  * ManagementService from the repo's protos/, plus grpc.health.v1.Health. Handlers are thin: they
- * map messages onto the same registry, engine, model actions and status builders REST uses.
+ * map messages onto the same services REST maps onto, and errors onto gRPC statuses.
  */
 
-/** Everything the gRPC skin needs: the objects the REST app gets, shared with it. */
+/** The gRPC skin's own options beside the services it maps onto (the REST skin maps onto the same). */
 export interface GrpcDeps {
-  config: Pick<
-    Config,
-    'grpc_max_message_mb' | 'grpc_image_max_message_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds' | 'max_json_depth'
-  >;
+  services: Services;
+  /** Message limits (text and image models) and the Struct nesting bound. */
+  config: Pick<Config, 'grpc_max_message_mb' | 'grpc_image_max_message_mb' | 'max_json_depth'>;
   /** The global in-flight cap, shared with the REST skin; absent: no cap. */
   inFlight?: InFlightLimit | undefined;
-  registry: Registry;
-  engine: Engine;
-  metrics: Metrics;
-  /** The background downloads REST uses too, so either skin sees (and cancels) the other's. */
-  downloads: BackgroundDownloads;
-  removeFiles?: ((modelId: string) => Promise<void>) | undefined;
-  lockFile: () => Promise<ApiLockFile>;
-  readiness: () => Readiness;
-  /** Async jobs; absent: InferAsync and the job RPCs answer SERVICE_UNAVAILABLE. */
-  jobs?: JobService | undefined;
-  version: string;
-  startedAt: Date;
-  now?: () => Date;
-  systemMemory?: () => { total_mb: number; free_mb: number };
-  /** True while the daemon shuts down: new calls get SERVICE_UNAVAILABLE (probes still answer). */
-  draining?: () => boolean;
   log?: GrpcLog;
   /** Who may call what (RPC_ACCESS); absent: auth off. */
   auth?: Authenticator | undefined;
   /** PEM certificate chain and key: the server speaks TLS only. Absent: plaintext. */
   tls?: { cert: Buffer; key: Buffer } | undefined;
+  /** Clock of the answers' timestamps; default the system clock. */
+  now?: () => Date;
 }
 
 export interface GrpcServer {
@@ -97,12 +77,13 @@ export function buildGrpcServer(deps: GrpcDeps): GrpcServer {
   // track every call with its own listeners and counters: off.
   const server = new Server({ 'grpc.max_receive_message_length': bytes, 'grpc.max_send_message_length': bytes, 'grpc.enable_channelz': 0 });
 
-  const refuse = () => (deps.draining?.() ? new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down') : undefined);
+  const { status } = deps.services;
+  const refuse = () => (status.draining ? new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down') : undefined);
   const inference: UnaryOptions = { log: deps.log, refuse, inFlight: deps.inFlight };
   const options: UnaryOptions = { ...inference, maxRequestBytes: textBytes };
   const probes: UnaryOptions = { log: deps.log };
   const openStreams = new Set<() => void>();
-  const health = healthService(SERVICES, () => deps.readiness().ready);
+  const health = healthService(SERVICES, () => status.readiness().ready);
 
   // Every RPC passes the access check of its RPC_ACCESS entry before its handler runs.
   const add = (name: string, implementation: UntypedServiceImplementation) =>

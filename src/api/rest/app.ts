@@ -2,16 +2,11 @@ import { randomUUID } from 'node:crypto';
 import type https from 'node:https';
 import Fastify, { type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from '../../config/config.js';
-import type { Engine } from '../../domain/engine.js';
-import type { JobService } from '../../domain/jobs.js';
-import type { TaskType } from '../../domain/task-type.js';
-import type { Metrics } from '../../metrics/metrics.js';
-import { BackgroundDownloads, type DownloadPort } from '../../services/download-service.js';
-import type { Registry } from '../../store/registry.js';
 import { installAccessChecks, installAccessDeclarations, type RestSecurity } from './access.js';
 import { artifactsPlugin, type ArtifactDeps } from './artifacts.js';
 import type { InFlightLimit } from '../../services/in-flight.js';
-import { osMemory } from '../../services/system-status.js';
+import type { Services } from '../../services/services.js';
+import { ModelMoraError } from '../../domain/errors.js';
 import { validatorsWithoutBodyCoercion } from './body-validation.js';
 import { installErrorHandlers } from './errors.js';
 import { healthPlugin } from './health.js';
@@ -25,79 +20,29 @@ import { installJsonBodyParser } from './json-body.js';
 import { installOpenApi } from './openapi.js';
 import { SHARED_SCHEMAS } from './schemas.js';
 
-/** The API document's LockFile (§2.3.7), as POST /models/lock answers it. */
-export interface ApiLockFile {
-  version: string;
-  generated_at: string;
-  models: Array<{ model_id: string; version: string; source_url?: string; checksum: string; task_type: TaskType }>;
-}
-
-export interface Readiness {
-  ready: boolean;
-  checks: { database: boolean; queue: boolean };
-}
-
-/**
- * Everything the REST skin needs, as ports. Nothing here is HTTP-specific, so the gRPC skin is
- * wired from the same objects.
- */
+/** The REST skin's own options beside the services it maps onto. */
 export interface AppDeps {
-  /** Limits: body, batch, text length, image pixels, default timeout. */
-  config: Pick<Config, 'body_limit_mb' | 'image_body_limit_mb' | 'max_inputs' | 'max_text_chars' | 'max_image_pixels' | 'default_timeout_seconds' | 'max_json_depth'>;
+  services: Services;
+  /** Body limits (text and image models) and the JSON nesting bound. */
+  config: Pick<Config, 'body_limit_mb' | 'image_body_limit_mb' | 'max_json_depth'>;
   /** The global in-flight cap, shared with the gRPC skin; absent: no cap. */
-  inFlight?: InFlightLimit;
-  registry: Registry;
-  engine: Engine;
-  /** Async jobs (/infer/{id}/async, /jobs); absent: those routes are not served. */
-  jobs?: JobService;
-  metrics: Metrics;
-  /** Fetch a model's files into the cache (ModelStore.pull); must honour the signal. */
-  download: DownloadPort;
-  /**
-   * Background downloads shared with the gRPC skin (so DELETE sees a download gRPC started);
-   * absent: the app makes its own. Closing the app stops them either way.
-   */
-  downloads?: BackgroundDownloads;
-  /** Deletes a model's cached files on DELETE /models/{id}; absent: files are left in the cache. */
-  removeFiles?: (modelId: string) => Promise<void>;
-  /** The lock file of the served models, in the API document's shape. */
-  lockFile: () => Promise<ApiLockFile>;
-  /** For /health/ready: registry open, queue accepting, not draining. */
-  readiness: () => Readiness;
-  /** ModelMora's version, shown by /status and the OpenAPI document. */
-  version: string;
-  startedAt: Date;
-  /** Clock for uptime; default the system clock. */
-  now?: () => Date;
-  /** Machine RAM for /status; default node:os. */
-  systemMemory?: () => { total_mb: number; free_mb: number };
+  inFlight?: InFlightLimit | undefined;
   /** fastify's logger option; default off (the daemon passes its pino options). */
   logger?: FastifyServerOptions['logger'];
   /** Serve Swagger UI at /docs; default true. */
   docs?: boolean;
   /** Where large generated images go (GET /artifacts/{id}); absent: images are always inline. */
-  artifacts?: ArtifactDeps;
+  artifacts?: ArtifactDeps | undefined;
   /** Tokens, Host allow-list and CORS; absent: auth off, any Host, CORS off. */
-  security?: RestSecurity;
+  security?: RestSecurity | undefined;
   /** PEM certificate and key: serve HTTPS only. */
   tls?: { cert: Buffer; key: Buffer } | undefined;
 }
 
-/** Deps after defaults, as the plugins see them. */
-export interface RouteDeps extends Omit<AppDeps, 'now' | 'systemMemory' | 'logger' | 'docs' | 'downloads' | 'security' | 'tls'> {
-  now: () => Date;
-  systemMemory: () => { total_mb: number; free_mb: number };
-  downloads: BackgroundDownloads;
-}
+/** What the route plugins see. */
+export type RouteDeps = Pick<AppDeps, 'services' | 'config' | 'artifacts'>;
 
 export const API_PREFIX = '/api/v1';
-
-declare module 'fastify' {
-  interface FastifyInstance {
-    /** Downloads started by POST /models/{id}/download; `idle()` awaits them (tests, shutdown). */
-    downloads: BackgroundDownloads;
-  }
-}
 
 /**
  * Builds the REST app without listening. Routes (all under /api/v1):
@@ -110,7 +55,8 @@ declare module 'fastify' {
  *   Metrics    GET /metrics
  *   Docs       GET /api/v1/openapi.json, Swagger UI at /docs
  * /metrics and /health/* are also served at the root (hidden from OpenAPI), where Prometheus
- * and Kubernetes probes look by default. Closing the app aborts running downloads. Each route
+ * and Kubernetes probes look by default. While the services drain, every request but probes
+ * answers 503 SERVICE_UNAVAILABLE. Each route
  * declares its access level (config.access: public, metrics, inference or admin; access.ts).
  * The app is returned before ready(), so the daemon can register more plugins (jobs) first;
  * inject() and listen() make it ready.
@@ -138,16 +84,15 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   // With TLS the server is an https.Server; the routes do not care which.
   const app = (deps.tls ? Fastify({ ...(options as FastifyHttpsOptions<https.Server>), https: { cert: deps.tls.cert, key: deps.tls.key } }) : Fastify(options)) as unknown as FastifyInstance;
 
-  const downloads =
-    deps.downloads ??
-    new BackgroundDownloads(deps.registry, deps.download, (modelId, err) => app.log.warn({ model_id: modelId, err }, 'download failed'));
-  app.decorate('downloads', downloads);
-  app.addHook('onClose', () => downloads.stop());
-  const inFlight = deps.inFlight;
+  const { services, inFlight } = deps;
   // Callback hooks (here and in access.ts): every request passes them, and an async hook costs
   // a promise and a turn of the microtask queue each.
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-trace-id', request.id);
+    if (services.status.draining && !isProbe(request.url)) {
+      done(new ModelMoraError('SERVICE_UNAVAILABLE', 'ModelMora is shutting down'));
+      return;
+    }
     // Before the body is read: an overloaded daemon spends nothing on the request. The slot is
     // given back when the response closes, answered or abandoned by the client.
     if (inFlight && !isProbe(request.url)) {
@@ -169,18 +114,13 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
   installAccessDeclarations(app);
   await installAccessChecks(app, deps.security);
   for (const schema of [...SHARED_SCHEMAS, ...JOB_SCHEMAS]) app.addSchema(schema);
-  await installOpenApi(app, { version: deps.version, docs: deps.docs ?? true });
+  await installOpenApi(app, { version: services.status.version, docs: deps.docs ?? true });
 
-  const routeDeps: RouteDeps = {
-    ...deps,
-    now: deps.now ?? (() => new Date()),
-    systemMemory: deps.systemMemory ?? osMemory,
-    downloads,
-  };
+  const routeDeps: RouteDeps = { services, config: deps.config, artifacts: deps.artifacts };
   await app.register(modelsPlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(inferPlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(artifactsPlugin, { prefix: API_PREFIX, deps: routeDeps });
-  if (deps.jobs) await app.register(jobsPlugin, { prefix: API_PREFIX, deps: { ...routeDeps, jobs: deps.jobs } });
+  if (services.inference.jobsEnabled) await app.register(jobsPlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(lifecyclePlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(healthPlugin, { prefix: API_PREFIX, deps: routeDeps });
   await app.register(metricsPlugin, { prefix: API_PREFIX, deps: routeDeps });

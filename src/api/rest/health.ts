@@ -1,5 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { modelHealth } from '../../services/system-status.js';
 import type { RouteDeps } from './app.js';
 import { Liveness, ModelHealth, Readiness } from './schemas.js';
 
@@ -30,7 +29,7 @@ export const healthPlugin: FastifyPluginAsync<{ deps: RouteDeps; hidden?: boolea
       },
     },
     async (_request, reply) => {
-      const { ready, checks } = deps.readiness();
+      const { ready, checks } = deps.services.status.readiness();
       return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not_ready', checks });
     },
   );
@@ -48,7 +47,7 @@ export const healthPlugin: FastifyPluginAsync<{ deps: RouteDeps; hidden?: boolea
       },
     },
     async () => {
-      const health = modelHealth(deps.engine);
+      const health = deps.services.status.modelHealth();
       const models = health.models.map((m) => ({
         model_id: m.model_id,
         healthy: m.health_status.healthy,

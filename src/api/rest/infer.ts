@@ -1,26 +1,24 @@
-import { performance } from 'node:perf_hooks';
 import { Transform } from 'node:stream';
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyRequest } from 'fastify';
 import { Cancellation } from '../../domain/cancellation.js';
 import { ModelMoraError, validationError } from '../../domain/errors.js';
 import type { InferenceResult, ItemOutput } from '../../domain/inference.js';
-import type { TaskType } from '../../domain/task-type.js';
-import { requestStatusOf } from '../../metrics/metrics.js';
-import { readInferenceRequest } from '../../services/inference-input.js';
+import type { ModelRef } from '../../domain/model-ref.js';
+import type { InferenceInput } from '../../services/inference-input.js';
+import type { InferenceCall, InferenceService, ModelTarget } from '../../services/inference-service.js';
 import type { RouteDeps } from './app.js';
 import { placeImages, type ImageRef } from './artifacts.js';
-import { modelIdOf, modelRoute, type ModelRoute } from './model-path.js';
+import { modelRefOf, modelRoute, type ModelRoute } from './model-path.js';
 import { streamInference } from './infer-stream.js';
 import { errorResponses } from './schemas.js';
 import { float32ArrayJson, float32Numbers } from './float32-json.js';
 
-const IMAGE_INPUT_TASKS: readonly TaskType[] = ['img2embed', 'img2txt'];
 /** What fastify would have set for an object answer. */
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /** POST /infer/{model_id} (API document §2.4.1): validate, queue on the engine, answer. */
 export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, { deps }) => {
-  const { registry, engine, metrics, config } = deps;
+  const { inference } = deps.services;
 
   modelRoute(app, {
     method: 'POST',
@@ -49,19 +47,10 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
       },
     },
     options: inferenceBodyOptions(deps),
-    handler: async (request, reply, id) => {
-      const record = registry.view(id);
-      const started = performance.now();
-      const seconds = () => (performance.now() - started) / 1000;
-      let input;
-      let stream: boolean;
-      try {
-        input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, modelConfig: record.config, requestId: request.id });
-        stream = wantsStream(request.body);
-      } catch (err) {
-        metrics.requestDone(id, requestStatusOf(err), seconds());
-        throw err;
-      }
+    handler: async (request, reply, ref) => {
+      const target = targetOf(request, inference, ref);
+      const call = inferenceCall(request);
+      const stream = wantsStream(request.body);
       // A client that goes away before its answer is dropped from the queue (or its run aborted).
       // ServerResponse 'close' before the end of the answer means the connection closed; the
       // request's own 'close' cannot tell, it fires as soon as the body has been read.
@@ -71,32 +60,49 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
       };
       reply.raw.on('close', onClose);
       if (request.raw.socket?.destroyed) cancel.abort();
-      if (stream) {
-        const outcome = await streamInference(request, reply, input.batched, cancel,
-          (onProgress) => engine.infer(input, { signal: cancel, onProgress }), toInferenceResponse);
-        reply.raw.off('close', onClose);
-        const status = outcome.ok ? 'success' : cancel.aborted ? 'cancelled' : requestStatusOf(outcome.error);
-        metrics.requestDone(id, status, seconds());
-        return reply;
-      }
       try {
-        const result = await engine.infer(input, { signal: cancel });
+        if (stream) {
+          // Validated before the stream opens, so a bad request still gets its plain JSON 4xx.
+          const prepared = await inference.prepare(target, call);
+          await streamInference(request, reply, prepared.request.batched, cancel, (onProgress) => inference.run(prepared, { signal: cancel, onProgress }), toInferenceResponse);
+          return reply;
+        }
+        const result = await inference.infer(target, { ...call, signal: cancel });
         const images = await placeImages(result.outputs, deps.artifacts, request);
         // Serialized here, in one native pass, rather than by the route's response schema, which
         // costs about as much again per float; the fields are the schema's (toInferenceResponse).
         const body = inferenceResponseJson(result, images);
-        metrics.requestDone(id, 'success', seconds());
         reply.type(JSON_TYPE);
         return body;
-      } catch (err) {
-        metrics.requestDone(id, cancel.aborted ? 'cancelled' : requestStatusOf(err), seconds());
-        throw err;
       } finally {
         reply.raw.off('close', onClose);
       }
     },
   });
 };
+
+/** The request's body as the services' neutral input, named as the API document names its fields. */
+export function inferenceCall(request: FastifyRequest): InferenceCall {
+  return { input: () => documentInput(request.body), requestId: request.id };
+}
+
+/** The REST body is the API document's InferenceRequest; the services take its parts by name. */
+export function documentInput(body: unknown): InferenceInput {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw validationError([{ field: 'body', message: 'must be a JSON object' }]);
+  const { input_data, parameters, priority, timeout_seconds } = body as Record<string, unknown>;
+  return { data: input_data, parameters, priority, timeoutSeconds: timeout_seconds };
+}
+
+/** Targets found in preParsing (to pick the body limit), so the registry is read once per request. */
+const targets = new WeakMap<FastifyRequest, ModelTarget>();
+
+function targetOf(request: FastifyRequest, inference: InferenceService, ref: ModelRef): ModelTarget {
+  const known = targets.get(request);
+  if (known) return known;
+  const target = inference.target(ref);
+  targets.set(request, target);
+  return target;
+}
 
 /** `stream`: absent or a boolean; anything else is a VALIDATION_ERROR before any work. */
 function wantsStream(body: unknown): boolean {
@@ -107,18 +113,17 @@ function wantsStream(body: unknown): boolean {
 }
 
 /** Body limits of inference routes (sync and async): image-sized for image models, body_limit_mb otherwise. */
-export function inferenceBodyOptions(deps: Pick<RouteDeps, 'registry' | 'config'>): NonNullable<ModelRoute['options']> {
+export function inferenceBodyOptions(deps: RouteDeps): NonNullable<ModelRoute['options']> {
   const mb = 1024 * 1024;
   const textLimit = Math.round(deps.config.body_limit_mb * mb);
   const imageLimit = Math.max(textLimit, Math.round(deps.config.image_body_limit_mb * mb));
   return {
     // The route takes image-sized bodies; preParsing narrows that to body_limit_mb for text models.
     bodyLimit: imageLimit,
-    // toInferenceRequest is the one validator (shared with gRPC); the schema documents it.
+    // InferenceService's validator is the one every skin shares; the schema documents it.
     validatorCompiler: () => () => true,
     preParsing: async (request, _reply, payload) => {
-      const record = deps.registry.view(modelIdOf(request));
-      const limit = IMAGE_INPUT_TASKS.includes(record.task_type) ? imageLimit : textLimit;
+      const limit = targetOf(request, deps.services.inference, modelRefOf(request)).takesImages ? imageLimit : textLimit;
       const length = request.headers['content-length'];
       if (length !== undefined && request.headers['transfer-encoding'] === undefined) {
         // Node's parser reads exactly Content-Length bytes (and fastify checks the count), so

@@ -1,11 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { jobAccessOf, jobOwnerOf } from '../../auth/principal.js';
 import { ModelMoraError } from '../../domain/errors.js';
-import type { JobService, JobState, JobView } from '../../domain/jobs.js';
-import { readInferenceRequest } from '../../services/inference-input.js';
+import type { JobState, JobView } from '../../domain/jobs.js';
 import { principalOf } from './access.js';
 import { API_PREFIX, type RouteDeps } from './app.js';
-import { inferenceBodyOptions, toInferenceResponse } from './infer.js';
+import { inferenceBodyOptions, inferenceCall, toInferenceResponse } from './infer.js';
 import { JobIdParams, ListJobsQuery } from './job-schemas.js';
 import { modelRoute } from './model-path.js';
 import { errorResponses } from './schemas.js';
@@ -15,8 +14,9 @@ import { errorResponses } from './schemas.js';
  * DELETE /jobs/{job_id}, GET /jobs/{job_id}/result, and GET /jobs (an addition, for the CLI).
  * Everything is a JobService call; the durable queue lives there.
  */
-export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobService } }> = async (app, { deps }) => {
-  const { registry, config, jobs } = deps;
+export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, { deps }) => {
+  const { inference } = deps.services;
+  const jobs = inference.jobs;
 
   modelRoute(app, {
     method: 'POST',
@@ -43,10 +43,8 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps & { jobs: JobServi
       },
     },
     options: inferenceBodyOptions(deps),
-    handler: async (request, reply, id) => {
-      const record = registry.view(id);
-      const input = await readInferenceRequest(id, request.body, config, { taskType: record.task_type, modelConfig: record.config, requestId: request.id });
-      const job = await jobs.submit(input, { owner: jobOwnerOf(principalOf(request)) });
+    handler: async (request, reply, ref) => {
+      const job = await inference.submit(ref, inferenceCall(request), jobOwnerOf(principalOf(request)));
       const statusUrl = `${API_PREFIX}/jobs/${job.job_id}`;
       return reply.code(202).header('location', statusUrl).send({ job_id: job.job_id, status: job.status, created_at: job.created_at, status_url: statusUrl });
     },

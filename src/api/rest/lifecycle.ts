@@ -1,6 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { loadModel, unloadModel } from '../../services/model-actions.js';
-import { systemStatus } from '../../services/system-status.js';
 import type { RouteDeps } from './app.js';
 import { modelRoute } from './model-path.js';
 import { errorResponses } from './schemas.js';
@@ -24,7 +22,7 @@ export const lifecyclePlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (a
         ...errorResponses({ 400: 'INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND', 500: 'MODEL_LOAD_FAILED', 507: 'INSUFFICIENT_MEMORY' }),
       },
     },
-    handler: async (_request, _reply, id) => loadModel(deps, id),
+    handler: async (_request, _reply, ref) => deps.services.models.load(ref),
   });
 
   modelRoute(app, {
@@ -42,7 +40,7 @@ export const lifecyclePlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (a
         ...errorResponses({ 400: 'INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND or MODEL_NOT_LOADED' }),
       },
     },
-    handler: async (_request, _reply, id) => unloadModel(deps, id),
+    handler: async (_request, _reply, ref) => deps.services.models.unload(ref),
   });
 
   app.get(
@@ -56,7 +54,7 @@ export const lifecyclePlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (a
         response: { 200: { description: 'System status', $ref: 'SystemStatus#' } },
       },
     },
-    async () => systemStatus(deps),
+    async () => deps.services.status.system(),
   );
 };
 

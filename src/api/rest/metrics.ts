@@ -1,7 +1,4 @@
 import type { FastifyPluginAsync } from 'fastify';
-import type { Engine } from '../../domain/engine.js';
-import type { Metrics } from '../../metrics/metrics.js';
-import { PRIORITIES } from '../../domain/task-type.js';
 import type { RouteDeps } from './app.js';
 
 /**
@@ -26,21 +23,8 @@ export const metricsPlugin: FastifyPluginAsync<{ deps: RouteDeps; hidden?: boole
       },
     },
     async (_request, reply) => {
-      sampleEngine(deps.metrics, deps.engine);
-      const text = await deps.metrics.render();
-      return reply.type(deps.metrics.contentType).send(text);
+      const { contentType, text } = await deps.services.status.metrics();
+      return reply.type(contentType).send(text);
     },
   );
 };
-
-/**
- * Gauges that describe the engine's present state are read from it at scrape time, so they are
- * right even between the engine's own updates.
- */
-export function sampleEngine(metrics: Metrics, engine: Engine): void {
-  const depth = engine.queueDepth();
-  for (const priority of PRIORITIES) metrics.queueDepth(priority, depth[`${priority}_priority`]);
-  const loaded = engine.models().filter((m) => m.state === 'loaded');
-  metrics.loadedModels(loaded.length);
-  metrics.modelMemoryAll(new Map(loaded.map((m) => [m.model_id, Math.round(m.memory_usage_mb * 1024 * 1024)])));
-}

@@ -6,14 +6,14 @@ import { ModelIdParams, RawModelIdParams } from './schemas.js';
 /**
  * Routes with a model id in the path, registered in both shapes the design promises: the
  * URL-encoded `/models/org%2Fname` (documented) and the raw `/models/org/name` (hidden from
- * OpenAPI, since it is the same operation). Either way the id goes through ModelRef.parse, so a
- * bad id is 400 INVALID_MODEL_ID before any handler runs.
+ * OpenAPI, since it is the same operation). Either way the id goes through ModelRef.parse, once, so a
+ * bad id is 400 INVALID_MODEL_ID before any handler runs, and handlers get the ModelRef.
  *
  * Caveat of the raw shape: a raw id whose name equals a static suffix (`org/load`) routes to the
  * suffix route; such models are reached with the encoded form.
  */
 
-export type ModelHandler = (request: FastifyRequest, reply: FastifyReply, modelId: string) => Promise<unknown>;
+export type ModelHandler = (request: FastifyRequest, reply: FastifyReply, model: ModelRef) => Promise<unknown>;
 
 export interface ModelRoute {
   method: HTTPMethods;
@@ -41,14 +41,20 @@ export function modelRoute(app: FastifyInstance, route: ModelRoute): void {
       ...route.options,
       config: { access: route.access },
       schema: { ...route.schema, params: shape.params, ...(shape.hide && { hide: true }) },
-      handler: (request, reply) => route.handler(request, reply, modelIdOf(request)),
+      handler: (request, reply) => route.handler(request, reply, modelRefOf(request)),
     });
   }
 }
 
-/** The model id of a request on a modelRoute (encoded or raw shape). */
-export function modelIdOf(request: FastifyRequest): string {
+/** Refs already parsed, so a hook before the handler (preParsing) and the handler share one parse. */
+const parsed = new WeakMap<FastifyRequest, ModelRef>();
+
+/** The model of a request on a modelRoute (encoded or raw shape), parsed once per request. */
+export function modelRefOf(request: FastifyRequest): ModelRef {
+  const known = parsed.get(request);
+  if (known) return known;
   const params = request.params as { model_id?: string; org?: string; name?: string };
-  const raw = params.model_id ?? `${params.org ?? ''}/${params.name ?? ''}`;
-  return ModelRef.parse(raw).id;
+  const ref = ModelRef.parse(params.model_id ?? `${params.org ?? ''}/${params.name ?? ''}`);
+  parsed.set(request, ref);
+  return ref;
 }

@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { deleteModel, registerModel, startDownload } from '../../services/model-actions.js';
+import { ModelRef } from '../../domain/model-ref.js';
 import { toModelResponse, type ListQuery, type RegisterInput, type UpdateInput } from '../../store/registry.js';
 import type { RouteDeps } from './app.js';
 import { modelRoute } from './model-path.js';
@@ -7,7 +7,7 @@ import { DeleteModelQuery, ListModelsQuery, errorResponses } from './schemas.js'
 
 /** Registry routes (API document §2.3): the catalog, downloads and the lock file. */
 export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, { deps }) => {
-  const { registry, downloads } = deps;
+  const { models } = deps.services;
   const tags = ['Registry'];
 
   app.post(
@@ -27,7 +27,8 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
       },
     },
     async (request, reply) => {
-      const record = await registerModel(registry, request.body as RegisterInput);
+      const { model_id, ...input } = request.body as RegisterInput;
+      const record = await models.register(ModelRef.parse(model_id), input);
       reply.header('location', `${request.url.split('?')[0]}/${encodeURIComponent(record.model_id)}`);
       return reply.code(201).send(toModelResponse(record));
     },
@@ -46,7 +47,7 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
       },
     },
     async (request) => {
-      const page = await registry.list(request.query as ListQuery);
+      const page = await models.list(request.query as ListQuery);
       return { data: page.data.map(toModelResponse), meta: page.meta };
     },
   );
@@ -60,8 +61,8 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
     description: 'Pinned commit and checksum of every served model (the modelmora.lock content).',
     response: { 200: { description: 'Lock file content', $ref: 'LockFile#' } },
   });
-  app.post('/models/lock', { config: { access: 'admin' }, schema: lockSchema('generateLock') }, async () => deps.lockFile());
-  app.get('/models/lock', { config: { access: 'inference' }, schema: lockSchema('getLock') }, async () => deps.lockFile());
+  app.post('/models/lock', { config: { access: 'admin' }, schema: lockSchema('generateLock') }, async () => models.lock());
+  app.get('/models/lock', { config: { access: 'inference' }, schema: lockSchema('getLock') }, async () => models.lock());
 
   modelRoute(app, {
     method: 'GET',
@@ -73,7 +74,7 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
       summary: 'Get model details',
       response: { 200: { description: 'Model details', $ref: 'ModelResponse#' }, ...errorResponses({ 400: 'INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND' }) },
     },
-    handler: async (_request, _reply, id) => toModelResponse(await registry.get(id)),
+    handler: async (_request, _reply, ref) => toModelResponse(await models.get(ref)),
   });
 
   modelRoute(app, {
@@ -90,7 +91,7 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
         ...errorResponses({ 400: 'VALIDATION_ERROR or INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND' }),
       },
     },
-    handler: async (request, _reply, id) => toModelResponse(await registry.update(id, request.body as UpdateInput)),
+    handler: async (request, _reply, ref) => toModelResponse(await models.update(ref, request.body as UpdateInput)),
   });
 
   modelRoute(app, {
@@ -108,9 +109,9 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
         ...errorResponses({ 400: 'INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND', 409: 'MODEL_IN_USE: loaded or downloading (use force=true)' }),
       },
     },
-    handler: async (request, reply, id) => {
+    handler: async (request, reply, ref) => {
       const { force } = request.query as { force: boolean };
-      await deleteModel(deps, id, force);
+      await models.remove(ref, force);
       return reply.code(204).send();
     },
   });
@@ -127,6 +128,6 @@ export const modelsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app,
       description: 'Starts fetching the files into the cache and answers at once; GET /models/{model_id} shows status downloading, then ready or failed.',
       response: { 202: { description: 'Download started (or already running)', $ref: 'DownloadResponse#' }, ...errorResponses({ 400: 'INVALID_MODEL_ID', 404: 'MODEL_NOT_FOUND' }) },
     },
-    handler: async (_request, reply, id) => reply.code(202).send(await startDownload(downloads, id)),
+    handler: async (_request, reply, ref) => reply.code(202).send(await models.download(ref)),
   });
 };

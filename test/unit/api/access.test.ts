@@ -169,7 +169,7 @@ describe('REST access control', () => {
       }
       assert.deepEqual(statuses, c.expect, `${c.method} ${c.url}`);
     }
-    await t.app.downloads.idle();
+    await t.services.downloads.idle();
   });
 
   it('refuses malformed and unknown bearer tokens with 401, and never echoes them', async () => {

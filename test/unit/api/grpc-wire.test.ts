@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import type { ServiceDefinition } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
 import { PROTO_FILES, PROTO_OPTIONS } from '../../../src/api/grpc/server.js';
-import { boundedTimeout } from '../../../src/api/grpc/inference-service.js';
+import { boundedTimeout } from '../../../src/services/inference-service.js';
 import { fromStruct, priorityOf, taskTypeName, taskTypeOf, toStruct, toTimestamp, type ProtoStruct } from '../../../src/api/grpc/wire.js';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 

@@ -78,8 +78,7 @@ describe('REST lifecycle, health and metrics routes', () => {
       const ready = await t.app.inject({ method: 'GET', url: `${prefix}/health/ready` });
       assert.deepEqual([ready.statusCode, ready.json()], [200, { status: 'ready', checks: { database: true, queue: true } }]);
     }
-    t.readiness.ready = false;
-    t.readiness.checks.queue = false;
+    t.drain.on = true;
     const draining = await t.app.inject({ method: 'GET', url: '/api/v1/health/ready' });
     assert.deepEqual([draining.statusCode, draining.json()], [503, { status: 'not_ready', checks: { database: true, queue: false } }]);
 

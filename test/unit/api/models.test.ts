@@ -152,11 +152,11 @@ describe('REST registry routes', () => {
     // Deleting a downloading model needs force, like a loaded one.
     assert.equal((await t.app.inject({ method: 'DELETE', url: '/api/v1/models/org/embed' })).statusCode, 409);
 
-    await t.app.downloads.cancel('org/embed');
+    await t.services.downloads.cancel('org/embed');
     assert.equal((await t.registry.get('org/embed')).status, 'failed');
     t.download.hang = false;
     assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/models/org/embed/download' })).statusCode, 202);
-    await t.app.downloads.idle();
+    await t.services.downloads.idle();
     const done = (await t.app.inject({ method: 'GET', url: '/api/v1/models/org/embed' })).json();
     assert.equal(done.status, 'ready');
     assert.equal(done.error, undefined);
@@ -169,22 +169,22 @@ describe('REST registry routes', () => {
     await register({ model_id: 'org/embed', task_type: 'txt2embed' });
     t.download.fail = new ModelMoraError('DOWNLOAD_FAILED', 'Hub answered 503 for org/embed');
     await t.app.inject({ method: 'POST', url: '/api/v1/models/org/embed/download' });
-    await t.app.downloads.idle();
+    await t.services.downloads.idle();
     const body = (await t.app.inject({ method: 'GET', url: '/api/v1/models/org/embed' })).json();
     assert.equal(body.status, 'failed');
     assert.equal(body.error, 'Hub answered 503 for org/embed');
 
     t.download.fail = new Error('EACCES: /home/someone/.modelmora/cache/secret');
     await t.app.inject({ method: 'POST', url: '/api/v1/models/org/embed/download' });
-    await t.app.downloads.idle();
+    await t.services.downloads.idle();
     assert.equal((await t.registry.get('org/embed')).error, 'Download failed');
   });
 
-  it('closing the app aborts running downloads and records them as failed', async () => {
+  it('closing the services aborts running downloads and records them as failed', async () => {
     await register({ model_id: 'org/embed', task_type: 'txt2embed' });
     t.download.hang = true;
     assert.equal((await t.app.inject({ method: 'POST', url: '/api/v1/models/org/embed/download' })).statusCode, 202);
-    await t.app.close();
+    await t.services.close();
     const record = await t.registry.get('org/embed');
     assert.equal(record.status, 'failed');
     assert.equal(record.error, 'Download cancelled');

@@ -65,7 +65,7 @@ describe('ModelMoraClient over REST', () => {
     assert.equal(updated.description, 'three numbers');
     const download = await client.downloadModel('org/other');
     assert.deepEqual(download, { model_id: 'org/other', status: 'downloading', message: 'Download started in background' });
-    await t.app.downloads.idle();
+    await t.services.downloads.idle();
     assert.deepEqual(t.downloaded, ['org/other']);
     assert.deepEqual(await client.generateLock(), TEST_LOCK);
     await client.deleteModel('org/other', { force: true });
@@ -114,9 +114,9 @@ describe('ModelMoraClient over REST', () => {
   it('reads health, readiness (also when 503) and metrics', async () => {
     assert.deepEqual(await client.health.live(), { status: 'ok' });
     assert.deepEqual(await client.health.ready(), { status: 'ready', checks: { database: true, queue: true } });
-    t.readiness.ready = false;
+    t.drain.on = true;
     assert.equal((await client.health.ready()).status, 'not_ready');
-    t.readiness.ready = true;
+    t.drain.on = false;
     assert.deepEqual(await client.health.models(), { healthy_count: 0, unhealthy_count: 0, models: [] });
     const metrics = await client.metrics();
     assert.match(metrics, /^modelmora_requests_total\{model_id="org\/embed",status="success"\} 2$/m);

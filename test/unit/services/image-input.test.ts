@@ -2,11 +2,18 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { readImageHeader } from '../../../src/services/image-header.js';
 import { checkImageBytes, checkImagesDecode, parseImageString } from '../../../src/services/image-input.js';
-import { readInferenceRequest, toInferenceRequest, type InputLimits } from '../../../src/services/inference-input.js';
+import * as input from '../../../src/services/inference-input.js';
+import type { InputLimits, RequestOptions } from '../../../src/services/inference-input.js';
+import { documentInput } from '../../../src/api/rest/infer.js';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import {
+
   bmpDeclaring, dataUrl, gifDeclaring, jpegDeclaring, pngDeclaring, renderScene, solidImage, tiffDeclaring, webpDeclaring, type Encoded,
 } from '../../support/images.js';
+
+/** The validator over a body in the API document's shape, as REST hands it over. */
+const toInferenceRequest = (id: string, body: unknown, limits: InputLimits, options?: RequestOptions) => input.toInferenceRequest(id, documentInput(body), limits, options);
+const readInferenceRequest = (id: string, body: unknown, limits: InputLimits, options?: RequestOptions) => input.readInferenceRequest(id, documentInput(body), limits, options);
 
 const limits: InputLimits = { max_inputs: 3, max_text_chars: 10, default_timeout_seconds: 60, max_image_pixels: 178_956_970 };
 

@@ -1,7 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { toInferenceRequest, type InputLimits } from '../../../src/services/inference-input.js';
+import * as input from '../../../src/services/inference-input.js';
+import type { InputLimits, RequestOptions } from '../../../src/services/inference-input.js';
+import { documentInput } from '../../../src/api/rest/infer.js';
 import { ModelMoraError } from '../../../src/domain/errors.js';
+
+/** The validator over a body in the API document's shape, as REST hands it over. */
+const toInferenceRequest = (id: string, body: unknown, limits: InputLimits, options?: RequestOptions) => input.toInferenceRequest(id, documentInput(body), limits, options);
+
 
 const limits = { max_inputs: 4, max_text_chars: 100, default_timeout_seconds: 60, max_image_pixels: 178_956_970 } as InputLimits;
 
