@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { buildApp, type AppDeps } from '../../src/api/rest/app.js';
-import type { JobService } from '../../src/domain/jobs.js';
+import type { ServicePorts } from '../../src/services/services.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 import type { Services } from '../../src/services/services.js';
 import { Registry } from '../../src/store/registry.js';
@@ -29,7 +29,7 @@ export interface TestApp {
 
 export interface TestAppOptions extends Partial<Omit<AppDeps, 'services' | 'config'>> {
   engine?: FakeEngine;
-  jobs?: JobService;
+  jobs?: ServicePorts['jobs'];
   removeFiles?: (modelId: string) => Promise<void>;
 }
 

@@ -48,7 +48,7 @@ export const inferPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, 
     },
     options: inferenceBodyOptions(deps),
     handler: async (request, reply, ref) => {
-      const target = targetOf(request, inference, ref);
+      const target = inferenceTarget(request, inference, ref);
       const call = inferenceCall(request);
       const stream = wantsStream(request.body);
       // A client that goes away before its answer is dropped from the queue (or its run aborted).
@@ -93,10 +93,11 @@ export function documentInput(body: unknown): InferenceInput {
   return { data: input_data, parameters, priority, timeoutSeconds: timeout_seconds };
 }
 
-/** Targets found in preParsing (to pick the body limit), so the registry is read once per request. */
+/** Targets found in preParsing, so the registry is read once per request. */
 const targets = new WeakMap<FastifyRequest, ModelTarget>();
 
-function targetOf(request: FastifyRequest, inference: InferenceService, ref: ModelRef): ModelTarget {
+/** The model of an inference route's request, found once (in preParsing, to pick the body limit). */
+export function inferenceTarget(request: FastifyRequest, inference: InferenceService, ref: ModelRef): ModelTarget {
   const known = targets.get(request);
   if (known) return known;
   const target = inference.target(ref);
@@ -123,7 +124,7 @@ export function inferenceBodyOptions(deps: RouteDeps): NonNullable<ModelRoute['o
     // InferenceService's validator is the one every skin shares; the schema documents it.
     validatorCompiler: () => () => true,
     preParsing: async (request, _reply, payload) => {
-      const limit = targetOf(request, deps.services.inference, modelRefOf(request)).takesImages ? imageLimit : textLimit;
+      const limit = inferenceTarget(request, deps.services.inference, modelRefOf(request)).takesImages ? imageLimit : textLimit;
       const length = request.headers['content-length'];
       if (length !== undefined && request.headers['transfer-encoding'] === undefined) {
         // Node's parser reads exactly Content-Length bytes (and fastify checks the count), so

@@ -4,7 +4,7 @@ import { ModelMoraError } from '../../domain/errors.js';
 import type { JobState, JobView } from '../../domain/jobs.js';
 import { principalOf } from './access.js';
 import { API_PREFIX, type RouteDeps } from './app.js';
-import { inferenceBodyOptions, inferenceCall, toInferenceResponse } from './infer.js';
+import { inferenceBodyOptions, inferenceCall, inferenceTarget, toInferenceResponse } from './infer.js';
 import { JobIdParams, ListJobsQuery } from './job-schemas.js';
 import { modelRoute } from './model-path.js';
 import { errorResponses } from './schemas.js';
@@ -44,7 +44,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, {
     },
     options: inferenceBodyOptions(deps),
     handler: async (request, reply, ref) => {
-      const job = await inference.submit(ref, inferenceCall(request), jobOwnerOf(principalOf(request)));
+      const job = await inference.submit(inferenceTarget(request, inference, ref), inferenceCall(request), jobOwnerOf(principalOf(request)));
       const statusUrl = `${API_PREFIX}/jobs/${job.job_id}`;
       return reply.code(202).header('location', statusUrl).send({ job_id: job.job_id, status: job.status, created_at: job.created_at, status_url: statusUrl });
     },
