@@ -28,10 +28,12 @@ export interface EngineObserver {
   batchRun?(event: { modelId: string; items: number; requests: number; inferenceMs: number }): void;
   /** Time a request waited in the queue before its batch started. */
   queueWait?(event: { modelId: string; priority: Priority; ms: number }): void;
-  modelLoaded?(event: { modelId: string; durationMs: number; bytes: number }): void;
-  loadFailed?(event: { modelId: string; errorCode: ErrorCode }): void;
-  runnerDied?(event: { modelId: string; message: string }): void;
-  modelUnloaded?(event: { modelId: string; bytes: number; reason: EvictionReason }): void;
+  /** A runner loaded the model; `restart` when it replaces a runner that died or failed. */
+  modelLoaded?(event: { modelId: string; pid: number | undefined; durationMs: number; bytes: number; restart: boolean }): void;
+  loadFailed?(event: { modelId: string; errorCode: ErrorCode; message: string; durationMs: number }): void;
+  /** A runner exited without being asked to: the model turns unhealthy and restarts on its next request. */
+  runnerDied?(event: { modelId: string; pid: number | undefined; exitCode: number | null; signal: NodeJS.Signals | null; message: string }): void;
+  modelUnloaded?(event: { modelId: string; pid: number | undefined; bytes: number; reason: EvictionReason }): void;
   /** Bytes the model holds now (0 once unloaded). */
   modelMemory?(modelId: string, bytes: number): void;
   loadedCount?(count: number): void;

@@ -179,6 +179,7 @@ export class Residency {
     }
     if (entry.unloading) return this.abandon(entry);
     const started = clock.now();
+    const restart = entry.failures > 0;
     let handle: RunnerHandle;
     entry.loadAbort = new AbortController();
     try {
@@ -188,7 +189,7 @@ export class Residency {
       const error =
         err instanceof ModelMoraError ? err : new ModelMoraError('MODEL_LOAD_FAILED', `Model ${entry.modelId} failed to load`, { cause: err });
       markFailed(entry, this.now, this.opts.backoff, error.message);
-      notify(observer, 'loadFailed', { modelId: entry.modelId, errorCode: error.code });
+      notify(observer, 'loadFailed', { modelId: entry.modelId, errorCode: error.code, message: error.message, durationMs: clock.now() - started });
       throw error;
     } finally {
       entry.loadAbort = undefined;
@@ -206,7 +207,7 @@ export class Residency {
       const message = `Runner of model ${entry.modelId} exited unexpectedly (${how})`;
       markFailed(entry, this.now, this.opts.backoff, message);
       watch.kill(new ModelMoraError('UNHEALTHY_MODEL', message));
-      notify(observer, 'runnerDied', { modelId: entry.modelId, message });
+      notify(observer, 'runnerDied', { modelId: entry.modelId, pid: handle.pid, exitCode: info.code, signal: info.signal, message });
       if (entry.unloading) this.remove(entry, entry.unloadReason);
       this.reportCounts();
     });
@@ -216,7 +217,7 @@ export class Residency {
       this.rss.record(entry.modelId, rss);
     }
     entry.lastRssAt = clock.now();
-    notify(observer, 'modelLoaded', { modelId: entry.modelId, durationMs: clock.now() - started, bytes: entry.bytes });
+    notify(observer, 'modelLoaded', { modelId: entry.modelId, pid: handle.pid, durationMs: clock.now() - started, bytes: entry.bytes, restart });
     notify(observer, 'modelMemory', entry.modelId, entry.bytes);
     this.reportCounts();
     this.trim(entry);
@@ -367,7 +368,7 @@ export class Residency {
     if (this.entries.get(entry.modelId) === entry) this.entries.delete(entry.modelId);
     cancelKeepAlive(entry);
     entry.gone.resolve();
-    if (entry.loadedAt !== undefined) notify(this.opts.observer, 'modelUnloaded', { modelId: entry.modelId, bytes, reason });
+    if (entry.loadedAt !== undefined) notify(this.opts.observer, 'modelUnloaded', { modelId: entry.modelId, pid: entry.handle?.pid, bytes, reason });
     notify(this.opts.observer, 'modelMemory', entry.modelId, 0);
     this.reportCounts();
   }
