@@ -20,8 +20,8 @@ export interface DaemonContext {
 export async function withClient<T>(command: Command, fn: (ctx: DaemonContext) => Promise<T>): Promise<T> {
   const globals = globalsOf(command);
   // undici parses HTTP with llhttp compiled to WebAssembly; V8 then optimizes it on background
-  // threads and holds the process at exit until that is done (measured: 300-700 ms after the
-  // last request on a busy 2-core machine). A CLI run makes a few requests: the baseline
+  // threads and holds the process at exit until that is done (bench/FINDINGS.md). A CLI run
+  // makes a few requests: the baseline
   // compiler is plenty, and the command ends as soon as its answer is printed.
   v8.setFlagsFromString('--liftoff-only');
   const { ModelMoraClient } = await import('../client/client.js');

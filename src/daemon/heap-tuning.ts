@@ -7,11 +7,10 @@ import v8 from 'node:v8';
  * IPC chunks from the runner and their join, grpc-js's framed copy of the message). V8 counts
  * the external bytes allocated since the last full GC against the old generation's limit, and it
  * sets that limit at 1.2-1.6 times the daemon's small live heap (about 25 MB). So under a stream
- * of 3 MiB answers a full mark-compact ran every two or three answers: 48 in 5 s on bench row 5,
- * and about two thirds of the daemon's CPU went to marking (perf). With a factor of 4 (V8's own
- * ceiling for small heaps), about 10 ran in the same time and the daemon's CPU per answer fell
- * from 23 to 9 ms. The live heap stays the same size; only the trigger moves, and idle memory is
- * still given back (memory-release.ts).
+ * of 3 MiB answers a full mark-compact ran every two or three answers and marking took most of
+ * the daemon's CPU. A factor of 4 (V8's own ceiling for small heaps) moves only the trigger: the
+ * live heap stays the same size, and idle memory is still given back (memory-release.ts).
+ * Figures: bench/FINDINGS.md.
  */
 export const HEAP_GROWING_PERCENT = 300;
 
@@ -20,10 +19,7 @@ export const HEAP_GROWING_PERCENT = 300;
  * load V8 judged the per-request objects of node's HTTP/2 and grpc-js (streams, calls, metadata)
  * long-lived, because 64 requests are always in flight, and allocated them straight in the old
  * generation, where they died: every scavenge then scanned their pointers into the young
- * generation, and a full GC ran every second or so. Measured with 64 concurrent gRPC Infer calls
- * on the demo model (4 s, 2 alternating runs each): scavenge time 527-534 -> 260-273 ms,
- * mark-compacts 4 -> 1, daemon CPU 83 -> 65-66 µs per call; REST, 4 alternating runs: 59-65 ->
- * 49-56 µs per request.
+ * generation, and a full GC ran every second or so (figures: bench/FINDINGS.md).
  *
  * V8 reads both flags as it goes (heap-controller.cc, CalculateAllocationLimit; the pretenuring
  * decisions at each GC), so setting them once the process runs takes effect from the next

@@ -5,12 +5,11 @@ import { releaseHeapMemory } from '../runtime/heap-release.js';
  * (objects that waited in a queue are promoted, then die in old space) and keeps those pages
  * once the load stops: an idle daemon allocates nothing, so no collection ever shrinks them.
  * When the daemon has been idle (nothing in flight) for `idleMs` after at least `minRequests`
- * requests, one memory-reducing collection runs (releaseHeapMemory). Measured on the soak test:
- * the daemon's RSS goes back to its pre-load value instead of staying 15-30% above it.
+ * requests, one memory-reducing collection runs (releaseHeapMemory), and the daemon's RSS goes
+ * back to its pre-load value.
  *
  * The release has a price: the next burst starts on a shrunken heap and costs about twice the
- * CPU per request for its first seconds (measured under bench row 3: 200-400 µs per request in
- * the 4 s after each release against 100-120 µs without). So `idleMs` (idle_memory_release_ms,
+ * CPU per request for its first seconds (bench/FINDINGS.md). So `idleMs` (idle_memory_release_ms,
  * default 30 s) should be a real idle time, not a pause between bursts.
  */
 export class IdleMemoryRelease {

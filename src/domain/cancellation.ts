@@ -2,8 +2,8 @@
  * What the engine needs of a caller's cancellation: whether it happened, and to hear when it
  * does. An AbortSignal is one; so is a Cancellation. The request path makes one per request,
  * and an AbortSignal costs more there than anything else the engine does for the request (its
- * EventTarget setup and listener bookkeeping, measured at about 5% of the daemon's CPU under
- * bench row 3), so the API skins pass a Cancellation where nobody needs a real AbortSignal.
+ * EventTarget setup and listener bookkeeping; bench/FINDINGS.md), so the API skins pass a
+ * Cancellation where nobody needs a real AbortSignal.
  */
 export interface CancelSignal {
   readonly aborted: boolean;

@@ -348,15 +348,11 @@ export class ModelQueue {
   /**
    * Items a batch of this level may hold. While high-priority requests keep arriving (one in the
    * last HIGH_TRAFFIC_MS), lower levels batch at most a sixteenth of max_batch_size: a high
-   * request that arrives mid-batch then waits for a short batch, not a full one. Measured (bench
-   * row 7, MiniLM-cost, max_batch_size 32): p99 of high requests under a low flood 169 ms uncapped,
-   * 45 ms at a quarter; later, with the flood in its own process, 20–21 ms at an eighth and 16 ms
-   * at a sixteenth (11–13 ms alone), while the flood's own throughput went from ~335 to ~290 req/s.
-   * For a minute after that (HIGH_RECENT_MS) they batch at most a quarter: high requests often
-   * come in bursts seconds apart, and the first of a burst would otherwise wait for a whole full
-   * batch (~60 ms of MiniLM-cost): row 7's runs, each starting with such a first request, had a
-   * p99 of 45-50 ms in 4 of 9 runs. A quarter costs a low-only flood ~7% (in-process 499 against
-   * 534 sentences/s at 8 and 32).
+   * request that arrives mid-batch then waits for a short batch, not a full one, at a small cost
+   * to the flood's throughput. For a minute after that (HIGH_RECENT_MS) they batch at most a
+   * quarter: high requests often come in bursts seconds apart, and the first of a burst would
+   * otherwise wait for a whole full batch. The fractions were chosen on bench row 7
+   * (bench/FINDINGS.md).
    */
   private batchCap(level: number, now: number): number {
     const max = this.limits.maxBatchSize;

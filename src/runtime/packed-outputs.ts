@@ -58,8 +58,8 @@ export function unpackOutputs(packed: PackedOutputs): ItemOutput[] {
  * The runner's result message, laid out so that a large `floats` lands on a 4-byte boundary of
  * the IPC message. Node's deserializer then hands the daemon a view of the received bytes;
  * unaligned, it copies them into a buffer of their own (internal/child_process/serialization.js
- * with v8's DefaultSerializer). A 3 MiB answer was copied once more that way, and each extra
- * multi-megabyte buffer feeds the daemon's collector (bench row 5).
+ * with v8's DefaultSerializer), and each extra multi-megabyte buffer feeds the daemon's
+ * collector.
  *
  * The layout, from the start of the message Node frames (and reads into a fresh buffer): a
  * 4-byte length, the serializer header (2 bytes), the object tag (1), the key `pad` (5) and its

@@ -83,9 +83,8 @@ export function writeWholeResponse(
  * One buffer lent to every answer the gRPC server writes, for a serializer whose caller copies
  * the bytes before it serializes again: grpc-js frames each message into a new buffer of its own
  * (server-interceptors.js serializeMessage) at once. A fresh buffer per multi-megabyte answer
- * only fed the collector: on bench row 5 (3 MiB answers) the daemon spent two thirds of its CPU
- * in GC, because answers in flight outlived two scavenges and every promoted buffer waited for a
- * full mark-compact. Answers over `maxBytes` get their own buffer, so one huge answer is not kept.
+ * only fed the collector: answers in flight outlive two scavenges, and every promoted buffer
+ * waits for a full mark-compact (bench/FINDINGS.md). Answers over `maxBytes` get their own buffer, so one huge answer is not kept.
  */
 export class LentBuffer {
   private buffer = Buffer.alloc(0);

@@ -4,9 +4,8 @@ import type { Tokenizer } from '@huggingface/tokenizers';
  * BERT's tokenizer (BertNormalizer, BertPreTokenizer, WordPiece, then [CLS] ... [SEP]) for text
  * made only of printable ASCII, tabs and newlines: the ids @huggingface/tokenizers gives, without
  * its per-character work. The library runs each text through regular expressions, NFD, arrays of
- * characters and a slice-and-join per WordPiece candidate: about 12 µs for a seven-word
- * sentence, a third of a light model's runner CPU under load (bench row 3); this takes about
- * 1 µs. On ASCII the normalizer reduces to lowercasing (no accents, no CJK, and clean_text only
+ * characters and a slice-and-join per WordPiece candidate, a third of a light model's runner CPU
+ * under load; this does a tenth of that work (bench/FINDINGS.md). On ASCII the normalizer reduces to lowercasing (no accents, no CJK, and clean_text only
  * turns \t\n\r into spaces, which the pre-tokenizer splits on anyway), and the pre-tokenizer to
  * runs of letters and digits with each punctuation mark alone.
  *

@@ -153,7 +153,7 @@ function rows(tensor: TensorLike): Float32Array[] {
   const data = floatData(tensor);
   // Views of the output itself when it is exactly the batch: onnxruntime-node hands each run's
   // output over in an ArrayBuffer of its own, so normalizing in place touches nothing shared,
-  // and a 3 MiB answer is not copied once more (bench row 5). Otherwise one copy for the batch.
+  // and a multi-megabyte answer is not copied once more. Otherwise one copy for the batch.
   const all = data.length === count * dim ? data : data.slice(0, count * dim);
   return Array.from({ length: count }, (_, i) => all.subarray(i * dim, (i + 1) * dim));
 }
