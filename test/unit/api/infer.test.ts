@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import type { InferenceRequest, InferenceResult, ItemOutput } from '../../../src/domain/inference.js';
-import { inferenceResponseJson, toInferenceResponse } from '../../../src/api/rest/infer.js';
+import { inferenceResponseJson, toInferenceResponse } from '../../../src/api/rest/inference-response.js';
 import { solidImage } from '../../support/images.js';
 import { parsePrometheus, sampleValue } from '../../support/prom-parse.js';
 import { testApp, type TestApp } from '../../support/rest-app.js';
