@@ -52,6 +52,8 @@ export const ERROR_CODES = {
   JOB_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND },
   JOB_NOT_READY: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
   JOB_ALREADY_FINISHED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
+  /** A cancelled job's result: a state of the job (like JOB_NOT_READY), not a cancelled request. */
+  JOB_CANCELLED: { http: 409, grpc: GrpcStatus.FAILED_PRECONDITION },
   BATCH_SIZE_EXCEEDED: { http: 413, grpc: GrpcStatus.INVALID_ARGUMENT },
   CANCELLED: { http: 499, grpc: GrpcStatus.CANCELLED },
   // System

@@ -141,7 +141,10 @@ export class DurableJobService implements JobService {
   async result(jobId: string, access: JobAccess = {}): Promise<InferenceResult> {
     const record = await this.find(jobId, access, true);
     if (record.status === 'completed' && record.result) return record.result;
-    if (record.status === 'failed' || record.status === 'cancelled') {
+    if (record.status === 'cancelled') {
+      throw new ModelMoraError('JOB_CANCELLED', `Job ${jobId} was cancelled`, { details: { job_id: jobId, status: record.status } });
+    }
+    if (record.status === 'failed') {
       const error = record.error ?? { error_code: 'INFERENCE_FAILED' as const, message: 'Job failed' };
       throw new ModelMoraError(error.error_code, error.message, { details: { ...error.details, job_id: jobId, status: record.status } });
     }

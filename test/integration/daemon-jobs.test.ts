@@ -140,8 +140,11 @@ describe('async jobs on a real daemon', () => {
     const victimStatus = await jobStatus(daemon.api, victim);
     assert.equal(victimStatus.status, 'cancelled');
     assert.equal(victimStatus.started_at, undefined, 'never handed to the engine');
-    const victimResult = await call<{ error_code: string }>(daemon.api, 'GET', `/jobs/${victim}/result`);
-    assert.equal(victimResult.body.error_code, 'CANCELLED');
+    // The document's statuses (§5.1) have no 499: a cancelled job's result is a 409 like an unfinished one's.
+    const victimResult = await call<{ error_code: string; status: string }>(daemon.api, 'GET', `/jobs/${victim}/result`);
+    assert.equal(victimResult.status, 409);
+    assert.equal(victimResult.body.error_code, 'JOB_CANCELLED');
+    assert.equal(victimResult.body.status, 'cancelled');
     assert.equal(await batches(daemon.api), before + 1, 'one runner call: the slow job only');
     const again = await call<{ error_code: string }>(daemon.api, 'DELETE', `/jobs/${slow}`);
     assert.equal(again.status, 409);

@@ -42,6 +42,7 @@ class FakeJobs implements JobService {
   async result(jobId: string): Promise<InferenceResult> {
     const job = this.jobs.get(jobId);
     if (!job) throw new ModelMoraError('JOB_NOT_FOUND', `Job '${jobId}' not found`);
+    if (job.view.status === 'cancelled') throw new ModelMoraError('JOB_CANCELLED', 'Job was cancelled', { details: { status: 'cancelled' } });
     if (!job.result) throw new ModelMoraError('JOB_NOT_READY', 'Job is not finished', { details: { status: job.view.status } });
     return job.result;
   }
@@ -177,6 +178,8 @@ describe('gRPC skin in process', () => {
     assert.equal((await c.fail('inference', 'CancelJob', { job_id: id })).trailers['error_code'], 'JOB_ALREADY_FINISHED');
     const second = (await c.call<{ job_id: string }>('inference', 'InferAsync', { model_id: TEXT_MODEL, input_data: { text: 'never' } })).response.job_id;
     assert.deepEqual((await c.call('inference', 'CancelJob', { job_id: second })).response, { job_id: second, status: 'JOB_STATUS_CANCELLED' });
+    const cancelled = await c.fail('inference', 'GetJobResult', { job_id: second });
+    assert.deepEqual([cancelled.code, cancelled.trailers['error_code']], [S.FAILED_PRECONDITION, 'JOB_CANCELLED'], 'a job state, not a cancelled call');
     assert.equal((await c.fail('inference', 'GetJobStatus', { job_id: randomUUID() })).code, S.NOT_FOUND);
     assert.equal((await c.fail('inference', 'GetJobStatus', { job_id: 'nope' })).trailers['error_code'], 'VALIDATION_ERROR');
     assert.equal((await c.fail('inference', 'GetJobStatus', { job_id: '' })).trailers['error_code'], 'VALIDATION_ERROR');

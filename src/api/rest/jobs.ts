@@ -15,6 +15,9 @@ import { errorResponses } from './schemas.js';
  * DELETE /jobs/{job_id}, GET /jobs/{job_id}/result, and GET /jobs (an addition, for the CLI).
  * Everything is a JobService call; the durable queue lives there.
  */
+/** Result errors that are a state of the job: answered as the document's 409 body, `status` at the top level. */
+const JOB_STATE_CODES: ReadonlySet<string> = new Set(['JOB_NOT_READY', 'JOB_CANCELLED']);
+
 export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, { deps }) => {
   const { inference } = deps.services;
   const jobs = inference.jobs;
@@ -96,12 +99,12 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, {
         summary: 'Retrieve job result',
         description:
           'The same InferenceResponse the synchronous route answers. 409 JOB_NOT_READY (with `status`) while queued or processing; ' +
-          'a failed job answers its error, a cancelled one CANCELLED (499).',
+          'the same 409 body with JOB_CANCELLED and `status: cancelled` for a cancelled job; a failed job answers its error.',
         params: JobIdParams,
         response: {
           200: { description: 'Job result', $ref: 'InferenceResponse#' },
-          409: { description: 'Job not completed yet', $ref: 'JobNotReady#' },
-          ...errorResponses({ 400: 'VALIDATION_ERROR: not a uuid', 404: 'JOB_NOT_FOUND', 499: 'CANCELLED: the job was cancelled', 500: 'The error the job failed with' }),
+          409: { description: 'Job not completed yet (JOB_NOT_READY), or cancelled (JOB_CANCELLED)', $ref: 'JobNotReady#' },
+          ...errorResponses({ 400: 'VALIDATION_ERROR: not a uuid', 404: 'JOB_NOT_FOUND', 500: 'The error the job failed with' }),
         },
       },
     },
@@ -109,7 +112,7 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, {
       try {
         return toInferenceResponse(await jobs.result(normalId(request.params.job_id), jobAccessOf(principalOf(request))));
       } catch (err) {
-        if (!(err instanceof ModelMoraError) || err.code !== 'JOB_NOT_READY') throw err;
+        if (!(err instanceof ModelMoraError) || !JOB_STATE_CODES.has(err.code)) throw err;
         // The document's shape: status at the top level (details keeps it for generic clients).
         return reply
           .code(409)

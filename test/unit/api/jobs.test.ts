@@ -107,7 +107,11 @@ describe('async inference and /jobs routes', () => {
     assert.equal(cancel.statusCode, 200);
     assert.deepEqual(cancel.json(), { job_id: b, status: 'cancelled' });
     const cancelledResult = await t.app.inject({ url: `/api/v1/jobs/${b}/result` });
-    assert.equal(cancelledResult.json<{ error_code: string }>().error_code, 'CANCELLED');
+    assert.equal(cancelledResult.statusCode, 409, 'the API document has no 499');
+    assert.deepEqual(
+      [cancelledResult.json<{ error_code: string; status: string }>().error_code, cancelledResult.json<{ status: string }>().status],
+      ['JOB_CANCELLED', 'cancelled'],
+    );
     gate.open();
     await idle();
     const again = await t.app.inject({ method: 'DELETE', url: `/api/v1/jobs/${a}` });

@@ -158,7 +158,7 @@ describe('DurableJobService', () => {
     const cancelled = await service.cancel(queued.job_id);
     assert.equal(cancelled.status, 'cancelled');
     assert.equal((await store.get(queued.job_id))?.status, 'cancelled');
-    await rejectsWith(service.result(queued.job_id), 'CANCELLED');
+    assert.equal((await rejectsWith(service.result(queued.job_id), 'JOB_CANCELLED')).details?.['status'], 'cancelled');
     first.resolve(embeddingResult(request('first'), [7]));
     await idle();
     assert.equal(engine.inferCalls.length, 1, 'the cancelled job never reached the engine');
