@@ -48,7 +48,7 @@ export interface JobService {
   submit(request: InferenceRequest, options?: { owner?: string | undefined }): Promise<JobView>;
   /** JOB_NOT_FOUND when unknown, pruned by retention, or not the caller's (`access`). */
   get(jobId: string, access?: JobAccess): Promise<JobView>;
-  /** JOB_NOT_READY (details.status) until completed; a failed or cancelled job throws its own error. */
+  /** JOB_NOT_READY (details.status) until completed, JOB_CANCELLED once cancelled; a failed job throws its own error. */
   result(jobId: string, access?: JobAccess): Promise<InferenceResult>;
   /** A queued job never runs; a processing one is aborted where the task allows; finished -> JOB_ALREADY_FINISHED. */
   cancel(jobId: string, access?: JobAccess): Promise<JobView>;

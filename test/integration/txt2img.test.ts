@@ -238,6 +238,24 @@ describe('txt2img through a real daemon (REST)', () => {
     assert.ok(!same(otherPng, png));
     assert.deepEqual(Object.values(await decodePng(otherPng)).slice(0, 2), [512, 512]);
 
+    // The same request as an async job (the document's §6.1 flow): its result carries the same image_url.
+    const submitted = await fetch(`${daemon.api}/infer/${encodeURIComponent('test/plumbing-sd-tiny')}/async`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+    assert.equal(submitted.status, 202);
+    const { job_id } = (await submitted.json()) as { job_id: string };
+    let job: { output_data?: { image_base64?: string; image_url?: string } } = {};
+    for (let i = 0; i < 600; i++) {
+      const res = await fetch(`${daemon.api}/jobs/${job_id}/result`);
+      job = (await res.json()) as typeof job;
+      if (res.status !== 409) break;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    assert.equal(job.output_data?.image_base64, undefined, JSON.stringify(job).slice(0, 200));
+    assert.equal(job.output_data?.image_url, url);
+
     for (const id of ['00000000-0000-4000-8000-000000000000', 'not-a-uuid', '..%2F..%2Fregistry.json']) {
       const missing = await fetch(`${daemon.api}/artifacts/${id}`);
       assert.equal(missing.status, 404, id);

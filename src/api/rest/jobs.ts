@@ -6,6 +6,7 @@ import { principalOf } from './access.js';
 import { API_PREFIX, type RouteDeps } from './app.js';
 import { inferenceBodyOptions, inferenceCall, inferenceTarget } from './infer.js';
 import { toInferenceResponse } from './inference-response.js';
+import { placeImages } from './artifacts.js';
 import { JobIdParams, ListJobsQuery } from './job-schemas.js';
 import { modelRoute } from './model-path.js';
 import { errorResponses } from './schemas.js';
@@ -110,7 +111,9 @@ export const jobsPlugin: FastifyPluginAsync<{ deps: RouteDeps }> = async (app, {
     },
     async (request, reply) => {
       try {
-        return toInferenceResponse(await jobs.result(normalId(request.params.job_id), jobAccessOf(principalOf(request))));
+        const result = await jobs.result(normalId(request.params.job_id), jobAccessOf(principalOf(request)));
+        // Placed as the sync answer's are: a large PNG is answered as its image_url (artifacts are named by content, so asking again stores nothing new).
+        return toInferenceResponse(result, await placeImages(result.outputs, deps.artifacts, request));
       } catch (err) {
         if (!(err instanceof ModelMoraError) || !JOB_STATE_CODES.has(err.code)) throw err;
         // The document's shape: status at the top level (details keeps it for generic clients).
