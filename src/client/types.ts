@@ -38,6 +38,8 @@ export interface LockFile {
   version: string;
   generated_at: string;
   models: Array<{ model_id: string; version: string; source_url?: string; checksum: string; task_type: TaskType }>;
+  /** Models the daemon could not pin, each with its error (not in the document). */
+  unresolved: Array<{ model_id: string; error_code: string; message: string }>;
 }
 
 /**

@@ -7,7 +7,7 @@ import { toApiLockFile, LOCK_VERSION, type LockEntry } from '../project/lockfile
 import type { ModelSpec } from '../project/manifest.js';
 import type { Project } from '../project/project.js';
 import { lockedSnapshot, pullEntry, resolveEntry, sourceFactory } from '../project/sync.js';
-import type { ApiLockFile } from '../project/lockfile.js';
+import type { ApiLockFile, UnresolvedModel } from '../project/lockfile.js';
 import type { Metrics } from '../metrics/metrics.js';
 import type { ModelServingSpec } from '../scheduler/serving-spec.js';
 import type { ModelStore } from '../store/model-store.js';
@@ -94,19 +94,30 @@ export class ModelCatalog {
     await this.deps.store.remove(ModelRef.parse(modelId));
   };
 
-  /** The API's LockFile: every registered model pinned to a commit (resolving those not yet locked). */
+  /**
+   * The API's LockFile: every registered model pinned to a commit (resolving those not yet
+   * locked). One model that cannot be resolved (gone from its hub, a folder that moved) is
+   * listed in `unresolved` with its error; the others are still pinned, as `modelmora lock` would.
+   */
   lockFile = async (): Promise<ApiLockFile> => {
     const { data } = await this.deps.registry.list({ page: 1, page_size: 100_000 });
     const models: LockEntry[] = [];
+    const unresolved: UnresolvedModel[] = [];
     for (const record of data) {
       let entry = this.entries.get(record.model_id);
       if (!entry) {
-        entry = await resolveEntry(this.specOf(record), { sourceFor: this.sourceFor });
+        try {
+          entry = await resolveEntry(this.specOf(record), { sourceFor: this.sourceFor });
+        } catch (err) {
+          const error = err instanceof ModelMoraError ? err : new ModelMoraError('DOWNLOAD_FAILED', `Model ${record.model_id} could not be resolved`, { cause: err });
+          unresolved.push({ model_id: record.model_id, error_code: error.code, message: error.message });
+          continue;
+        }
         this.entries.set(record.model_id, entry);
       }
       models.push(entry);
     }
-    return toApiLockFile({ version: LOCK_VERSION, models }, new Date()) as ApiLockFile;
+    return toApiLockFile({ version: LOCK_VERSION, models }, new Date(), unresolved);
   };
 
   private async ensureFiles(record: ModelRecord): Promise<string> {

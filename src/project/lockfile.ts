@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { parseDocument, stringify } from 'yaml';
-import { ModelMoraError } from '../domain/errors.js';
+import { ModelMoraError, type ErrorCode } from '../domain/errors.js';
 import { checkRepoPath } from '../hub/snapshot-check.js';
 import { ModelRef } from '../domain/model-ref.js';
 import { isTaskType, type TaskType } from '../domain/task-type.js';
@@ -218,10 +218,19 @@ export interface ApiLockFile {
   version: string;
   generated_at: string;
   models: { model_id: string; version: string; source_url: string; checksum: string; task_type: TaskType }[];
+  /** Models that could not be pinned, each with the error it failed with (an extension of the document's LockFile). */
+  unresolved: UnresolvedModel[];
 }
 
-export function toApiLockFile(lock: LockFile, generatedAt: Date): ApiLockFile {
+export interface UnresolvedModel {
+  model_id: string;
+  error_code: ErrorCode;
+  message: string;
+}
+
+export function toApiLockFile(lock: LockFile, generatedAt: Date, unresolved: UnresolvedModel[] = []): ApiLockFile {
   return {
+    unresolved,
     version: lock.version,
     generated_at: generatedAt.toISOString(),
     models: lock.models.map((e) => ({

@@ -208,12 +208,18 @@ describe('registry', () => {
   });
 
   test('POST /models/lock answers the LockFile shape with every resolvable model pinned', async () => {
-    // A registered model the hub does not have cannot be pinned: the lock names it.
-    const unresolvable = await call(api, 'POST', '/models/lock');
-    assertError(unresolvable, 404, 'MODEL_NOT_FOUND');
-    assert.match(String(unresolvable.body['message']), /zz\/cap-1@main was not found on the hub/);
+    // Registered models the hub does not have cannot be pinned: the lock pins all the others and lists them with their error.
+    const partial = await call<{ models: Body[]; unresolved: Body[] }>(api, 'POST', '/models/lock');
+    assert.equal(partial.status, 200, partial.text);
+    assert.deepEqual(partial.body.unresolved.map((u) => [u['model_id'], u['error_code']]).sort(), [
+      ['zz/cap-1', 'MODEL_NOT_FOUND'],
+      ['zz/gen-1', 'MODEL_NOT_FOUND'],
+    ]);
+    assert.match(String(partial.body.unresolved.find((u) => u['model_id'] === 'zz/cap-1')!['message']), /zz\/cap-1@main was not found on the hub/);
+    assert.deepEqual(partial.body.models.map((m) => m['model_id']).sort(), [DEMO, HUB_MODEL, 'demo-b'].sort());
     for (const id of ['zz/cap-1', 'zz/gen-1']) assert.equal((await call(api, 'DELETE', `/models/${encodeURIComponent(id)}`)).status, 204);
-    const lock = await call<{ version: string; generated_at: string; models: Body[] }>(api, 'POST', '/models/lock');
+    const lock = await call<{ version: string; generated_at: string; models: Body[]; unresolved: Body[] }>(api, 'POST', '/models/lock');
+    assert.deepEqual(lock.body.unresolved, []);
     assert.equal(lock.status, 200, lock.text);
     assert.equal(lock.body.version, '1.0');
     assert.match(lock.body.generated_at, ISO);

@@ -185,6 +185,12 @@ describe('gRPC skin in process', () => {
     assert.equal((await c.fail('inference', 'GetJobStatus', { job_id: '' })).trailers['error_code'], 'VALIDATION_ERROR');
   });
 
+  test('GenerateLock answers the models it pinned and lists the unresolved ones with their error', async () => {
+    const { response } = await c.call<{ models: Array<Record<string, unknown>>; unresolved: Array<Record<string, unknown>> }>('registry', 'GenerateLock', {});
+    assert.deepEqual(response.models.map((m) => m['model_id']), ['org/embed']);
+    assert.deepEqual(response.unresolved, [{ model_id: 'org/gone', error_code: 'MODEL_NOT_FOUND', message: 'Model org/gone@main was not found on the hub' }]);
+  });
+
   test('while draining: calls are UNAVAILABLE, probes answer, health says NOT_SERVING', async () => {
     draining = true;
     try {

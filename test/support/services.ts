@@ -7,6 +7,7 @@ export const TEST_LOCK: ApiLockFile = {
   version: '1.0',
   generated_at: '2025-01-02T03:04:05.000Z',
   models: [{ model_id: 'org/embed', version: 'main', checksum: 'sha256:abc', task_type: 'txt2embed', source_url: 'https://huggingface.co/org/embed' }],
+  unresolved: [{ model_id: 'org/gone', error_code: 'MODEL_NOT_FOUND', message: 'Model org/gone@main was not found on the hub' }],
 };
 
 /** The limits most skin tests use. */

@@ -120,6 +120,7 @@ export function registryService(deps: GrpcDeps, options: UnaryOptions): UntypedS
           checksum: m.checksum,
           task_type: taskTypeName(m.task_type),
         })),
+        unresolved: lock.unresolved,
       };
     }),
   };

@@ -191,6 +191,15 @@ export const LockFile = {
         },
       },
     },
+    unresolved: {
+      type: 'array',
+      description: 'Not in the API document: models that could not be pinned, each with its error; the others are still in `models`.',
+      items: {
+        type: 'object',
+        required: ['model_id', 'error_code', 'message'],
+        properties: { model_id: { type: 'string' }, error_code: { type: 'string' }, message: { type: 'string' } },
+      },
+    },
   },
 } as const;
 
