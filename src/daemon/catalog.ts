@@ -42,12 +42,12 @@ export class ModelCatalog {
     for (const entry of deps.project?.lock?.models ?? []) this.entries.set(entry.model_id, entry);
   }
 
-  /** Registers every model of modelmora.yaml (pinned to its locked commit) in the registry. */
+  /** Registers every model of modelmora.yaml (pinned to its locked commit) in the registry; those already in the cache as ready. */
   async seed(): Promise<string[]> {
     const preload: string[] = [];
     for (const spec of this.specs.values()) {
       const entry = this.entries.get(spec.id);
-      await this.deps.registry.upsertFromManifest({
+      const { record } = await this.deps.registry.upsertFromManifest({
         model_id: spec.id,
         task_type: spec.task,
         revision: spec.revision,
@@ -60,6 +60,8 @@ export class ModelCatalog {
         ...(spec.keepAliveMs !== undefined ? { keep_alive: spec.keepAliveMs < 0 ? -1 : `${spec.keepAliveMs}ms` } : {}),
         preload: spec.preload,
       });
+      // The document's states: a model whose locked files are all in the cache is ready now, not at its first load.
+      if (entry && record.status !== 'ready' && (await this.deps.store.isComplete(ModelRef.parse(spec.id), lockedSnapshot(entry)))) await this.markReady(spec.id);
       if (spec.preload) preload.push(spec.id);
     }
     return preload;
