@@ -45,6 +45,8 @@ export function errorBody(err: ModelMoraError, traceId: string): ErrorBody {
   const body: ErrorBody = { error_code: err.code, message: err.message, trace_id: traceId };
   if (err.details !== undefined) body.details = err.details;
   if (err.fieldErrors !== undefined) body.validation_errors = err.fieldErrors.slice(0, MAX_FIELD_ERRORS);
+  // Every 400 is the document's ValidationError, whose validation_errors is required: empty when no single field is to blame.
+  else if (err.httpStatus === 400) body.validation_errors = [];
   return body;
 }
 

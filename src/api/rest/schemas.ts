@@ -45,14 +45,15 @@ export const ErrorResponse = {
   },
 } as const;
 
-/** The document's ValidationError; 400 answers use Error, which includes validation_errors. */
+/** The document's ValidationError: every 400 answer (validation_errors is empty when no one field is to blame). */
 export const ValidationErrorResponse = {
   $id: 'ValidationError',
   type: 'object',
   required: ['error_code', 'message', 'validation_errors'],
   properties: {
     error_code: { type: 'string', example: 'VALIDATION_ERROR' },
-    message: { type: 'string' },
+    message: { type: 'string', example: 'Request validation failed' },
+    details: { type: 'object', additionalProperties: true },
     trace_id: { type: 'string', format: 'uuid' },
     validation_errors: {
       type: 'array',
@@ -203,23 +204,46 @@ export const LockFile = {
   },
 } as const;
 
+/** The document's InputData (§2.4.1): task-specific input, text for txt2*, image for img2*. */
+export const InputData = {
+  $id: 'InputData',
+  type: 'object',
+  description: 'Task-specific input: text for txt2*, image for img2*',
+  properties: {
+    text: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: 'Sample text input' },
+    image: {
+      oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
+      description: 'Base64-encoded image or a data:image/...;base64, URL (remote URLs are not fetched)',
+    },
+  },
+  additionalProperties: true,
+} as const;
+
+/** The document's OutputData (§2.4.1). */
+export const OutputData = {
+  $id: 'OutputData',
+  type: 'object',
+  description:
+    'embedding (one text/image) or embeddings (a list); text or texts; image_base64 or images_base64 (PNG), or image_url / image_urls ' +
+    '(GET them; used when a PNG is larger than inline_image_max_kb)',
+  properties: {
+    embedding: { type: 'array', items: { type: 'number' } },
+    embeddings: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
+    text: { type: 'string' },
+    texts: { type: 'array', items: { type: 'string' } },
+    image_base64: { type: 'string' },
+    images_base64: { type: 'array', items: { type: 'string' } },
+    image_url: { type: 'string', format: 'uri' },
+    image_urls: { type: 'array', items: { type: 'string', format: 'uri' } },
+  },
+} as const;
+
 export const InferenceRequest = {
   $id: 'InferenceRequest',
   type: 'object',
   required: ['input_data'],
   properties: {
-    input_data: {
-      type: 'object',
-      description: 'Task-specific input: text for txt2*, image for img2*',
-      properties: {
-        text: { oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }], example: 'Sample text input' },
-        image: {
-          oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }],
-          description: 'Base64-encoded image or a data:image/...;base64, URL (remote URLs are not fetched)',
-        },
-      },
-      additionalProperties: true,
-    },
+    input_data: { $ref: 'InputData#' },
     parameters: { type: 'object', additionalProperties: true, description: 'Task-specific inference parameters' },
     priority: { type: 'string', enum: [...PRIORITIES], default: 'medium' },
     timeout_seconds: { type: 'integer', minimum: 1, maximum: 600, default: 60 },
@@ -237,22 +261,7 @@ export const InferenceResponse = {
   type: 'object',
   properties: {
     model_id: { type: 'string' },
-    output_data: {
-      type: 'object',
-      description:
-        'embedding (one text/image) or embeddings (a list); text or texts; image_base64 or images_base64 (PNG), or image_url / image_urls ' +
-        '(GET them; used when a PNG is larger than inline_image_max_kb)',
-      properties: {
-        embedding: { type: 'array', items: { type: 'number' } },
-        embeddings: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
-        text: { type: 'string' },
-        texts: { type: 'array', items: { type: 'string' } },
-        image_base64: { type: 'string' },
-        images_base64: { type: 'array', items: { type: 'string' } },
-        image_url: { type: 'string', format: 'uri' },
-        image_urls: { type: 'array', items: { type: 'string', format: 'uri' } },
-      },
-    },
+    output_data: { $ref: 'OutputData#' },
     metadata: {
       type: 'object',
       properties: {
@@ -385,6 +394,8 @@ export const SHARED_SCHEMAS = [
   ModelList,
   DownloadResponse,
   LockFile,
+  InputData,
+  OutputData,
   InferenceRequest,
   InferenceResponse,
   ModelStatusResponse,
@@ -394,6 +405,6 @@ export const SHARED_SCHEMAS = [
 /** Error answers for a route's OpenAPI entry: status -> Error schema with a description. */
 export function errorResponses(statuses: Record<number, string>): Record<number, { description: string; $ref: string }> {
   const out: Record<number, { description: string; $ref: string }> = {};
-  for (const [status, description] of Object.entries(statuses)) out[Number(status)] = { description, $ref: 'Error#' };
+  for (const [status, description] of Object.entries(statuses)) out[Number(status)] = { description, $ref: Number(status) === 400 ? 'ValidationError#' : 'Error#' };
   return out;
 }
