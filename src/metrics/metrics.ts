@@ -32,6 +32,8 @@ export class Metrics {
   private readonly loadedModelsGauge: Gauge;
   private readonly memoryBytes: Gauge<'model_id'>;
   private readonly downloadBytesTotal: Counter<'model_id'>;
+  private readonly runnerRestarts: Counter<'model_id'>;
+  private readonly loadFailures: Counter<'model_id'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -102,6 +104,18 @@ export class Metrics {
       labelNames: ['model_id'],
       registers,
     });
+    this.runnerRestarts = new Counter({
+      name: 'modelmora_runner_restarts_total',
+      help: 'Loads that replaced a runner which died or failed',
+      labelNames: ['model_id'],
+      registers,
+    });
+    this.loadFailures = new Counter({
+      name: 'modelmora_load_failures_total',
+      help: 'Model loads that failed',
+      labelNames: ['model_id'],
+      registers,
+    });
     // Every priority is present from the start, so dashboards see 0 rather than nothing.
     for (const priority of PRIORITIES) this.queueDepthGauge.set({ priority }, 0);
     this.loadedModelsGauge.set(0);
@@ -127,6 +141,14 @@ export class Metrics {
 
   modelLoaded(modelId: string, seconds: number): void {
     this.loadSeconds.observe({ model_id: modelId }, seconds);
+  }
+
+  runnerRestarted(modelId: string): void {
+    this.runnerRestarts.inc({ model_id: modelId });
+  }
+
+  loadFailed(modelId: string): void {
+    this.loadFailures.inc({ model_id: modelId });
   }
 
   eviction(modelId: string): void {
