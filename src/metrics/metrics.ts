@@ -15,6 +15,8 @@ import { PRIORITIES, type Priority } from '../domain/task-type.js';
 /** Outcome label of modelmora_requests_total; a closed set so label cardinality stays small. */
 export type RequestStatus = 'success' | 'error' | 'invalid' | 'timeout' | 'rejected' | 'cancelled';
 
+const GAUGE_TOTAL = /\b(nodejs_active_(?:handles|requests|resources))_total\b/g;
+
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const LOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
@@ -175,8 +177,13 @@ export class Metrics {
     if (bytes > 0) this.downloadBytesTotal.inc({ model_id: modelId }, bytes);
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * prom-client's default `nodejs_active_*_total` are gauges, and a gauge named *_total fails
+   * `promtool check metrics`; they are served as `nodejs_active_*_all` (the unsuffixed names are
+   * taken by the per-type gauges).
+   */
+  async render(): Promise<string> {
+    return (await this.registry.metrics()).replace(GAUGE_TOTAL, '$1_all');
   }
 }
 

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { ModelMoraError } from '../../../src/domain/errors.js';
 import { metricsObserver } from '../../../src/metrics/engine-observer.js';
@@ -81,6 +82,19 @@ describe('Metrics', () => {
     assert.equal(sampleValue(families, 'modelmora_runner_restarts_total', { model_id: 'org/a' }), 1);
     assert.equal(sampleValue(families, 'modelmora_load_failures_total', { model_id: 'org/b' }), 1);
     assert.equal(sampleValue(families, 'modelmora_model_load_seconds_count', { model_id: 'org/a' }), 2);
+  });
+
+  it('serves an exposition promtool accepts', async () => {
+    const found = spawnSync('promtool', ['--version']).status === 0;
+    if (!found) {
+      // CI installs promtool (.ci/run); there its absence is a failure, not a skip.
+      assert.notEqual(process.env['CI'], 'true', 'promtool is not on PATH');
+      return;
+    }
+    const metrics = new Metrics();
+    metrics.runnerRestarted('org/a');
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: await metrics.render(), encoding: 'utf8' });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
   });
 
   it('maps errors to a small set of status labels', () => {
