@@ -2,54 +2,24 @@ import { ModelMoraError } from '../domain/errors.js';
 import { parseDuration } from './duration.js';
 import { SETTINGS, type Setting, type SettingKey } from './settings.js';
 
-/** Resolved settings; durations are in milliseconds (-1 = forever). Frozen once resolved. */
-export interface Config {
-  home: string;
-  host: string;
-  port: number;
-  grpc_port: number;
-  grpc: boolean;
-  hub_url: string;
-  hf_token: string | null;
-  memory_budget_mb: number;
-  keep_alive: number;
-  max_queue_size: number;
-  max_batch_size: number;
-  max_delay_ms: number;
-  priority_aging_ms: number;
-  default_timeout_seconds: number;
-  drain_timeout_seconds: number;
-  runner_threads: number;
-  runner_spin_mb: number;
-  warm_runner: boolean;
-  job_retention: number;
-  inline_image_max_kb: number;
-  job_concurrency: number;
-  grpc_max_message_mb: number;
-  grpc_image_max_message_mb: number;
-  body_limit_mb: number;
-  image_body_limit_mb: number;
-  max_inputs: number;
-  max_text_chars: number;
-  max_json_depth: number;
-  max_in_flight: number;
-  idle_memory_release_ms: number;
-  max_image_pixels: number;
-  log_level: string;
-  tokens: string[];
-  tokens_file: string | null;
-  jwt_secret: string | null;
-  jwt_public_key: string | null;
-  jwt_issuer: string | null;
-  jwt_audience: string | null;
-  metrics_auth: boolean;
-  allowed_hosts: string[];
-  cors_origins: string[];
-  tls_cert: string | null;
-  tls_key: string | null;
-  url: string | null;
-  token: string | null;
+/** What a setting of each declared type resolves to. */
+interface ValueOfType {
+  string: string;
+  int: number;
+  number: number;
+  boolean: boolean;
+  duration: number;
+  list: string[];
 }
+
+/** A setting without a default (`default: null`) may stay unset. */
+type ValueOf<S extends Setting> = ValueOfType[S['type']] | (S['default'] extends null ? null : never);
+
+/**
+ * Resolved settings, derived from the SETTINGS table so each setting is declared once;
+ * durations are in milliseconds (-1 = forever). Frozen once resolved.
+ */
+export type Config = { [S in (typeof SETTINGS)[number] as S['key']]: ValueOf<S> };
 
 type Layer = Partial<Record<string, unknown>>;
 
@@ -92,7 +62,7 @@ export function resolveSettings<K extends SettingKey>(keys: readonly K[], source
     else if (yaml[setting.key] !== undefined) [raw, origin] = [yaml[setting.key], `server.${setting.key}`];
     out[setting.key] = raw === null ? null : coerce(setting, raw, origin);
   }
-  return Object.freeze(out as unknown as Pick<Config, K>);
+  return Object.freeze(out as Pick<Config, K>);
 }
 
 function coerce(setting: Setting, raw: unknown, origin: string): unknown {
@@ -107,8 +77,11 @@ function coerce(setting: Setting, raw: unknown, origin: string): unknown {
     case 'int':
     case 'number': {
       const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN;
-      if (!Number.isFinite(n) || n < 0) throw fail('expected a non-negative number');
+      if (!Number.isFinite(n)) throw fail('expected a number');
       if (setting.type === 'int' && !Number.isInteger(n)) throw fail('expected a whole number');
+      const min = setting.min ?? 0;
+      if (n < min) throw fail(`${n} is below the minimum ${min}`);
+      if (setting.max !== undefined && n > setting.max) throw fail(`${n} is above the maximum ${setting.max}`);
       return n;
     }
     case 'boolean':

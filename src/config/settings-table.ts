@@ -14,7 +14,8 @@ export function settingsMarkdown(): string {
     const env = s.env.map((e) => `\`${e}\``).join(', ');
     // Secrets have no flag (a flag would show in `ps` and shell history).
     const flag = s.secret ? '—' : `\`${flagName(s.key)}\``;
-    return `| \`${s.key}\` | ${flag} | ${env} | ${s.type} | ${shown} | ${s.doc} |`;
+    const type = s.min !== undefined || s.max !== undefined ? `${s.type} ${s.min ?? 0}..${s.max ?? ''}` : s.type;
+    return `| \`${s.key}\` | ${flag} | ${env} | ${type} | ${shown} | ${s.doc} |`;
   });
   return [
     '| `server:` key | flag | environment | type | default | what it does |',

@@ -10,7 +10,11 @@ export function metricsObserver(metrics: Metrics): EngineObserver {
   return {
     batchRun: (e) => metrics.batch(e.modelId, e.items),
     queueWait: (e) => metrics.queueWait(e.modelId, e.ms / 1000),
-    modelLoaded: (e) => metrics.modelLoaded(e.modelId, e.durationMs / 1000),
+    modelLoaded: (e) => {
+      metrics.modelLoaded(e.modelId, e.durationMs / 1000);
+      if (e.restart) metrics.runnerRestarted(e.modelId);
+    },
+    loadFailed: (e) => metrics.loadFailed(e.modelId),
     modelUnloaded: (e) => {
       if (e.reason === 'memory') metrics.eviction(e.modelId);
     },

@@ -15,6 +15,8 @@ import { PRIORITIES, type Priority } from '../domain/task-type.js';
 /** Outcome label of modelmora_requests_total; a closed set so label cardinality stays small. */
 export type RequestStatus = 'success' | 'error' | 'invalid' | 'timeout' | 'rejected' | 'cancelled';
 
+const GAUGE_TOTAL = /\b(nodejs_active_(?:handles|requests|resources))_total\b/g;
+
 const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600];
 const LOAD_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300];
 const BATCH_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256];
@@ -32,6 +34,8 @@ export class Metrics {
   private readonly loadedModelsGauge: Gauge;
   private readonly memoryBytes: Gauge<'model_id'>;
   private readonly downloadBytesTotal: Counter<'model_id'>;
+  private readonly runnerRestarts: Counter<'model_id'>;
+  private readonly loadFailures: Counter<'model_id'>;
 
   constructor(options: { defaultMetrics?: boolean } = {}) {
     this.registry = new Registry();
@@ -102,6 +106,18 @@ export class Metrics {
       labelNames: ['model_id'],
       registers,
     });
+    this.runnerRestarts = new Counter({
+      name: 'modelmora_runner_restarts_total',
+      help: 'Loads that replaced a runner which died or failed',
+      labelNames: ['model_id'],
+      registers,
+    });
+    this.loadFailures = new Counter({
+      name: 'modelmora_load_failures_total',
+      help: 'Model loads that failed',
+      labelNames: ['model_id'],
+      registers,
+    });
     // Every priority is present from the start, so dashboards see 0 rather than nothing.
     for (const priority of PRIORITIES) this.queueDepthGauge.set({ priority }, 0);
     this.loadedModelsGauge.set(0);
@@ -129,6 +145,14 @@ export class Metrics {
     this.loadSeconds.observe({ model_id: modelId }, seconds);
   }
 
+  runnerRestarted(modelId: string): void {
+    this.runnerRestarts.inc({ model_id: modelId });
+  }
+
+  loadFailed(modelId: string): void {
+    this.loadFailures.inc({ model_id: modelId });
+  }
+
   eviction(modelId: string): void {
     this.evictions.inc({ model_id: modelId });
   }
@@ -153,8 +177,13 @@ export class Metrics {
     if (bytes > 0) this.downloadBytesTotal.inc({ model_id: modelId }, bytes);
   }
 
-  render(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * prom-client's default `nodejs_active_*_total` are gauges, and a gauge named *_total fails
+   * `promtool check metrics`; they are served as `nodejs_active_*_all` (the unsuffixed names are
+   * taken by the per-type gauges).
+   */
+  async render(): Promise<string> {
+    return (await this.registry.metrics()).replace(GAUGE_TOTAL, '$1_all');
   }
 }
 

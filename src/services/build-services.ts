@@ -6,6 +6,7 @@ import { DurableJobService } from '../jobs/job-service.js';
 import { LogJobStore } from '../jobs/log-job-store.js';
 import { metricsObserver } from '../metrics/engine-observer.js';
 import { Metrics } from '../metrics/metrics.js';
+import { composeObservers, logObserver } from '../observability/log-observer.js';
 import type { Project } from '../project/project.js';
 import { createRunnerFactory } from '../runtime/runner-client.js';
 import { ServingEngine } from '../scheduler/engine.js';
@@ -51,7 +52,7 @@ export async function buildServices(config: Readonly<Config>, options: BuildOpti
   const catalog = new ModelCatalog({ config, registry, store, metrics, project: options.project });
   const preload = await catalog.seed();
   const runnerFactory = createRunnerFactory({ spares: config.warm_runner ? 1 : 0 });
-  const engine = new ServingEngine({ config, runnerFactory, lookup: (id) => catalog.lookup(id), observer: metricsObserver(metrics) });
+  const engine = new ServingEngine({ config, runnerFactory, lookup: (id) => catalog.lookup(id), observer: composeObservers(logObserver(log), metricsObserver(metrics)) });
   const jobStore = await LogJobStore.open(path.join(config.home, 'jobs')).catch(async (err: unknown) => {
     await engine.drain(0).catch(() => undefined);
     await runnerFactory.close();

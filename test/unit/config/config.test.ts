@@ -39,3 +39,27 @@ test('durations: Ollama keep_alive forms', () => {
   assert.equal(parseDuration(30), 30_000);
   assert.throws(() => parseDuration('5 minutes'));
 });
+
+test('out-of-range values are refused, naming the setting, its source and the bound', () => {
+  const cases: Array<[string, { flags?: Record<string, unknown>; env?: Record<string, string>; yaml?: Record<string, unknown> }, RegExp]> = [
+    ['port above 65535 (env)', { env: { MODELMORA_PORT: '70000' } }, /Setting port \(from env MODELMORA_PORT\): 70000 is above the maximum 65535/],
+    ['grpc_port negative (yaml)', { env: {}, yaml: { grpc_port: -1 } }, /Setting grpc_port \(from server\.grpc_port\): -1 is below the minimum 0/],
+    ['zero memory budget (flag)', { env: {}, flags: { memory_budget_mb: '0' } }, /Setting memory_budget_mb \(from flag memory_budget_mb\): 0 is below the minimum 1/],
+    ['zero batch size', { env: { MODELMORA_MAX_BATCH_SIZE: '0' } }, /max_batch_size .*below the minimum 1/],
+    ['timeout above 600', { env: {}, yaml: { default_timeout_seconds: 601 } }, /default_timeout_seconds .*above the maximum 600/],
+    ['zero drain timeout', { env: { MODELMORA_DRAIN_TIMEOUT_SECONDS: '0' } }, /drain_timeout_seconds .*below the minimum 1/],
+    ['negative unbounded number', { env: { MODELMORA_MAX_DELAY_MS: '-5' } }, /max_delay_ms .*below the minimum 0/],
+  ];
+  for (const [name, sources, expected] of cases) {
+    assert.throws(
+      () => resolveConfig(sources),
+      (err: unknown) => err instanceof ModelMoraError && err.code === 'VALIDATION_ERROR' && expected.test(err.message),
+      name,
+    );
+  }
+});
+
+test('values on the bounds are accepted', () => {
+  const config = resolveConfig({ env: { MODELMORA_PORT: '65535', MODELMORA_GRPC_PORT: '0', MODELMORA_DEFAULT_TIMEOUT_SECONDS: '600', MODELMORA_MAX_BATCH_SIZE: '1' } });
+  assert.deepEqual([config.port, config.grpc_port, config.default_timeout_seconds, config.max_batch_size], [65535, 0, 600, 1]);
+});

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { describe, it } from 'node:test';
 import { ModelMoraError } from '../../../src/domain/errors.js';
+import { metricsObserver } from '../../../src/metrics/engine-observer.js';
 import { Metrics, requestStatusOf } from '../../../src/metrics/metrics.js';
 import { parsePrometheus, sampleValue } from '../../support/prom-parse.js';
 
@@ -67,6 +69,32 @@ describe('Metrics', () => {
     metrics.modelMemoryAll(new Map([['org/kept', 7]]));
     const families = parsePrometheus(await metrics.render());
     assert.deepEqual(families.get('modelmora_model_memory_bytes')?.samples, [{ name: 'modelmora_model_memory_bytes', labels: { model_id: 'org/kept' }, value: 7 }]);
+  });
+
+  it('counts a restart only for a load that replaces a runner, and every failed load', async () => {
+    const metrics = new Metrics({ defaultMetrics: false });
+    const o = metricsObserver(metrics);
+    o.modelLoaded?.({ modelId: 'org/a', pid: 1, durationMs: 100, bytes: 10, restart: false });
+    o.modelLoaded?.({ modelId: 'org/a', pid: 2, durationMs: 100, bytes: 10, restart: true });
+    o.loadFailed?.({ modelId: 'org/b', errorCode: 'MODEL_LOAD_FAILED', message: 'x', durationMs: 3 });
+    const families = parsePrometheus(await metrics.render());
+    assert.equal(families.get('modelmora_runner_restarts_total')?.type, 'counter');
+    assert.equal(sampleValue(families, 'modelmora_runner_restarts_total', { model_id: 'org/a' }), 1);
+    assert.equal(sampleValue(families, 'modelmora_load_failures_total', { model_id: 'org/b' }), 1);
+    assert.equal(sampleValue(families, 'modelmora_model_load_seconds_count', { model_id: 'org/a' }), 2);
+  });
+
+  it('serves an exposition promtool accepts', async () => {
+    const found = spawnSync('promtool', ['--version']).status === 0;
+    if (!found) {
+      // CI installs promtool (.ci/run); there its absence is a failure, not a skip.
+      assert.notEqual(process.env['CI'], 'true', 'promtool is not on PATH');
+      return;
+    }
+    const metrics = new Metrics();
+    metrics.runnerRestarted('org/a');
+    const check = spawnSync('promtool', ['check', 'metrics'], { input: await metrics.render(), encoding: 'utf8' });
+    assert.equal(check.status, 0, `${check.stdout}${check.stderr}`);
   });
 
   it('maps errors to a small set of status labels', () => {
