@@ -2,7 +2,7 @@ import type { UntypedServiceImplementation } from '@grpc/grpc-js';
 import { validationError, type FieldError } from '../../domain/errors.js';
 import { ModelRef } from '../../domain/model-ref.js';
 import { MODEL_STATES, toModelResponse, type ListQuery, type ModelState, type RegisterInput, type ResourceRequirements, type UpdateInput } from '../../store/registry.js';
-import { RegisterModelRequest } from '../rest/schemas.js';
+import { MODEL_FIELD_LIMITS } from '../rest/schemas.js';
 import { unary, type UnaryOptions } from './call.js';
 import { toModelMessage } from './messages.js';
 import type { GrpcDeps } from './server.js';
@@ -45,13 +45,8 @@ interface ListMessage {
   pagination: { page: number; page_size: number } | null;
 }
 
-/** The REST schema's limits, so both skins refuse the same lengths. */
-const LIMITS = {
-  version: RegisterModelRequest.properties.version.maxLength,
-  display_name: RegisterModelRequest.properties.display_name.maxLength,
-  description: RegisterModelRequest.properties.description.maxLength,
-  source_url: RegisterModelRequest.properties.source_url.maxLength,
-};
+/** The limits the REST schemas declare, so both skins refuse the same lengths. */
+const LIMITS: Record<'version' | 'display_name' | 'description' | 'source_url', number> = MODEL_FIELD_LIMITS;
 const MAX_PAGE_SIZE = 100;
 
 export function registryService(deps: GrpcDeps, options: UnaryOptions): UntypedServiceImplementation {

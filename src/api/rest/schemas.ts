@@ -8,6 +8,18 @@ import { MODEL_STATES } from '../../store/registry.js';
  * Shared schemas carry an `$id` and become OpenAPI components of that name.
  */
 
+/**
+ * Length limits of the registry's text fields, named once: the REST schemas below declare them
+ * and the gRPC RegistryService checks the same numbers, so both skins refuse the same lengths.
+ */
+export const MODEL_FIELD_LIMITS = {
+  model_id: 200,
+  version: 200,
+  display_name: 200,
+  description: 2000,
+  source_url: 2000,
+} as const;
+
 export const TaskType = {
   $id: 'TaskType',
   type: 'string',
@@ -78,12 +90,12 @@ export const RegisterModelRequest = {
   type: 'object',
   required: ['model_id', 'task_type'],
   properties: {
-    model_id: { type: 'string', maxLength: 200, description: 'Hugging Face model id (org/name)', example: 'sentence-transformers/all-MiniLM-L6-v2' },
-    version: { type: 'string', minLength: 1, maxLength: 200, default: 'main', description: 'Revision: branch, tag or commit' },
+    model_id: { type: 'string', maxLength: MODEL_FIELD_LIMITS.model_id, description: 'Hugging Face model id (org/name)', example: 'sentence-transformers/all-MiniLM-L6-v2' },
+    version: { type: 'string', minLength: 1, maxLength: MODEL_FIELD_LIMITS.version, default: 'main', description: 'Revision: branch, tag or commit' },
     task_type: { $ref: 'TaskType#' },
-    display_name: { type: 'string', maxLength: 200 },
-    description: { type: 'string', maxLength: 2000 },
-    source_url: { type: 'string', format: 'uri', maxLength: 2000, description: 'Custom download URL (https only)' },
+    display_name: { type: 'string', maxLength: MODEL_FIELD_LIMITS.display_name },
+    description: { type: 'string', maxLength: MODEL_FIELD_LIMITS.description },
+    source_url: { type: 'string', format: 'uri', maxLength: MODEL_FIELD_LIMITS.source_url, description: 'Custom download URL (https only)' },
     resource_requirements: { $ref: 'ResourceRequirements#' },
     config: { type: 'object', additionalProperties: true, description: 'Model-specific configuration' },
   },
@@ -93,8 +105,8 @@ export const UpdateModelRequest = {
   $id: 'UpdateModelRequest',
   type: 'object',
   properties: {
-    display_name: { type: 'string', maxLength: 200 },
-    description: { type: 'string', maxLength: 2000 },
+    display_name: { type: 'string', maxLength: MODEL_FIELD_LIMITS.display_name },
+    description: { type: 'string', maxLength: MODEL_FIELD_LIMITS.description },
     config: { type: 'object', additionalProperties: true },
     resource_requirements: { $ref: 'ResourceRequirements#' },
   },
