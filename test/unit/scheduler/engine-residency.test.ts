@@ -65,7 +65,9 @@ test('LRU: with a budget for two, the least recently used idle model is evicted'
   assert.deepEqual(loadedIds(t), ['org/a', 'org/c']);
   assert.deepEqual(t.runners.stops, ['org/b']);
   const evicted = t.events.filter((e) => e[0] === 'modelUnloaded').map((e) => e[1]);
-  assert.deepEqual(evicted, [{ modelId: 'org/b', bytes: 100 * MB, reason: 'memory' }]);
+  const pid = (evicted[0] as { pid?: unknown } | undefined)?.pid;
+  assert.equal(typeof pid, 'number', 'the event names the runner it stopped');
+  assert.deepEqual(evicted, [{ modelId: 'org/b', pid, bytes: 100 * MB, reason: 'memory' }]);
   assert.ok(t.engine.memory().used_mb <= 250);
 });
 
