@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { DEMO_MODEL, startDaemon, type DaemonProcess } from '../support/daemon-process.js';
-import { call, modelState, SLOW_INPUT_FLAGS, slowInput, status, waitBusy, waitFor } from '../support/daemon-http.js';
+import { call, modelState, scrape, SLOW_INPUT_FLAGS, slowInput, status, valueOr0, waitBusy, waitFor } from '../support/daemon-http.js';
 
 // Real faults on a real daemon: a runner killed with SIGKILL mid-request, then SIGTERM with work
 // in flight. The second test ends the daemon, so the order of the tests matters.
@@ -42,6 +42,8 @@ function alive(pid: number): boolean {
 test('SIGKILL of a runner mid-request: UNHEALTHY_MODEL, unhealthy in /health/models, reloaded by the next request; the other model answers throughout', async () => {
   assert.equal((await call(api, 'POST', `/models/${VICTIM}/load`)).status, 200);
   const [victimPid] = await daemon.runnerPids();
+  const restarts = async () => valueOr0(await scrape(daemon.url), 'modelmora_runner_restarts_total', { model_id: VICTIM });
+  const restartsBefore = await restarts();
   assert.equal((await call(api, 'POST', `/models/${BYSTANDER}/load`)).status, 200);
   const pids = await daemon.runnerPids();
   assert.equal(pids.length, 2);
@@ -87,6 +89,13 @@ test('SIGKILL of a runner mid-request: UNHEALTHY_MODEL, unhealthy in /health/mod
   const after = await daemon.runnerPids();
   assert.equal(after.length, 2, 'a new runner replaced the dead one');
   assert.ok(!after.includes(victimPid!));
+  // The daemon says what happened: one restart counted, and log lines naming the model, the signal and the pids.
+  assert.equal((await restarts()) - restartsBefore, 1);
+  const died = daemon.logs.filter((l) => l['msg'] === 'runner died' && l['model_id'] === VICTIM);
+  assert.deepEqual(died.map((l) => [l['signal'], l['runner_pid']]), [['SIGKILL', victimPid]]);
+  const restarted = daemon.logs.filter((l) => l['msg'] === 'model restarted' && l['model_id'] === VICTIM);
+  assert.equal(restarted.length, 1);
+  assert.ok(after.includes(restarted[0]!['runner_pid'] as number), 'the restart line names the new runner');
   const healed = await call<{ unhealthy_count: number; models: Body[] }>(api, 'GET', '/health/models');
   assert.equal(healed.body.models.find((m) => m['model_id'] === VICTIM)?.['healthy'], true);
   assert.equal(healed.body.unhealthy_count, 0);
