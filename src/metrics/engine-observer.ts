@@ -2,13 +2,13 @@ import type { EngineObserver } from '../scheduler/observer.js';
 import type { Metrics } from './metrics.js';
 
 /**
- * The engine's events as Prometheus metrics. Requests are counted by the API skins (they also
- * see requests the engine never gets, such as invalid ones), so requestDone is not used
- * here; queue depth is read from the engine when /metrics is scraped.
+ * The engine's events as Prometheus metrics. Requests are counted by InferenceService (it also
+ * sees requests the engine never gets, such as invalid ones), not here.
  */
 export function metricsObserver(metrics: Metrics): EngineObserver {
   return {
     batchRun: (e) => metrics.batch(e.modelId, e.items),
+    queueDepth: (modelId, depth) => metrics.queueDepth(modelId, depth),
     queueWait: (e) => metrics.queueWait(e.modelId, e.ms / 1000),
     modelLoaded: (e) => {
       metrics.modelLoaded(e.modelId, e.durationMs / 1000);

@@ -7,7 +7,7 @@ import { PRIORITIES, type Priority } from '../domain/task-type.js';
  * one, so tests and several apps in one process do not collide). The first three are exactly the
  * API document's (§2.8); the rest follow Triton's and TEI's habits.
  *
- * Who reports what: the REST and gRPC skins call requestDone(); the engine (queue, batcher,
+ * Who reports what: InferenceService calls requestDone() (the one place for every skin); the engine (queue, batcher,
  * residency) calls queueWait(), batch(), modelLoaded(), eviction(), loadedModels(),
  * modelMemory() and queueDepth(); the hub calls downloadBytes().
  */
@@ -26,7 +26,7 @@ export class Metrics {
   readonly contentType: string;
   private readonly requests: Counter<'model_id' | 'status'>;
   private readonly inferenceDuration: Histogram<'model_id'>;
-  private readonly queueDepthGauge: Gauge<'priority'>;
+  private readonly queueDepthGauge: Gauge<'model_id' | 'priority'>;
   private readonly queueWaitSeconds: Histogram<'model_id'>;
   private readonly batchSize: Histogram<'model_id'>;
   private readonly loadSeconds: Histogram<'model_id'>;
@@ -59,7 +59,8 @@ export class Metrics {
     this.queueDepthGauge = new Gauge({
       name: 'modelmora_queue_depth',
       help: 'Current queue depth',
-      labelNames: ['priority'],
+      // The document's priority label, per model: sum by (priority) gives the document's series.
+      labelNames: ['model_id', 'priority'],
       registers,
     });
     this.queueWaitSeconds = new Histogram({
@@ -118,8 +119,6 @@ export class Metrics {
       labelNames: ['model_id'],
       registers,
     });
-    // Every priority is present from the start, so dashboards see 0 rather than nothing.
-    for (const priority of PRIORITIES) this.queueDepthGauge.set({ priority }, 0);
     this.loadedModelsGauge.set(0);
   }
 
@@ -129,8 +128,9 @@ export class Metrics {
     if (status === 'success') this.inferenceDuration.observe({ model_id: modelId }, seconds);
   }
 
-  queueDepth(priority: Priority, n: number): void {
-    this.queueDepthGauge.set({ priority }, n);
+  /** The model's waiting requests per priority, after every change (the engine's queueDepth event). */
+  queueDepth(modelId: string, depth: Record<Priority, number>): void {
+    for (const priority of PRIORITIES) this.queueDepthGauge.set({ model_id: modelId, priority }, depth[priority]);
   }
 
   queueWait(modelId: string, seconds: number): void {

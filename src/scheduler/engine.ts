@@ -78,16 +78,6 @@ export class ServingEngine implements Engine {
       });
       const totalMs = this.clock.now() - started;
       notify(this.observer, 'queueWait', { modelId: request.modelId, priority: request.priority, ms: done.queueMs });
-      notify(this.observer, 'requestDone', {
-        modelId: request.modelId,
-        taskType: spec.load.taskType,
-        priority: request.priority,
-        status: 'success',
-        totalMs,
-        queueMs: done.queueMs,
-        inferenceMs: done.inferenceMs,
-        batchSize: done.batchSize,
-      });
       return {
         modelId: request.modelId,
         taskType: spec.load.taskType,
@@ -102,16 +92,7 @@ export class ServingEngine implements Engine {
         },
       };
     } catch (err) {
-      const error = toModelMoraError(err);
-      notify(this.observer, 'requestDone', {
-        modelId: request.modelId,
-        taskType: spec?.load.taskType,
-        priority: request.priority,
-        status: 'error',
-        errorCode: error.code,
-        totalMs: this.clock.now() - started,
-      });
-      throw error;
+      throw toModelMoraError(err);
     }
   }
 

@@ -1,27 +1,14 @@
 import type { ErrorCode } from '../domain/errors.js';
-import type { Priority, TaskType } from '../domain/task-type.js';
+import type { Priority } from '../domain/task-type.js';
 
 export type EvictionReason = 'memory' | 'keep_alive' | 'unload' | 'drain';
 
-export interface RequestDoneEvent {
-  modelId: string;
-  taskType: TaskType | undefined;
-  priority: Priority;
-  status: 'success' | 'error';
-  errorCode?: ErrorCode;
-  totalMs: number;
-  /** Present when the request reached the runner. */
-  queueMs?: number;
-  inferenceMs?: number;
-  batchSize?: number;
-}
-
 /**
- * What the engine reports as it works; the metrics module implements it (prom-client) and
- * tests may record it. Every callback is optional and must not throw.
+ * What the engine reports as it works; the metrics and log observers implement it and tests
+ * may record it. Requests are not among its events: InferenceService times and counts each
+ * one. Every callback is optional and must not throw.
  */
 export interface EngineObserver {
-  requestDone?(event: RequestDoneEvent): void;
   /** The model's waiting requests per priority, after every change. */
   queueDepth?(modelId: string, depth: Record<Priority, number>): void;
   /** One runner call: `items` is the batch size. */

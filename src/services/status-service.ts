@@ -1,6 +1,5 @@
 import os from 'node:os';
 import type { Engine, ModelStatus, QueueDepth } from '../domain/engine.js';
-import { PRIORITIES } from '../domain/task-type.js';
 import type { Metrics } from '../metrics/metrics.js';
 
 /**
@@ -74,8 +73,6 @@ export class StatusService {
    */
   async metrics(): Promise<{ contentType: string; text: string }> {
     const { metrics, engine } = this.deps;
-    const depth = engine.queueDepth();
-    for (const priority of PRIORITIES) metrics.queueDepth(priority, depth[`${priority}_priority`]);
     const loaded = engine.models().filter((m) => m.state === 'loaded');
     metrics.loadedModels(loaded.length);
     metrics.modelMemoryAll(new Map(loaded.map((m) => [m.model_id, Math.round(m.memory_usage_mb * 1024 * 1024)])));

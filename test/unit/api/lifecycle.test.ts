@@ -100,9 +100,8 @@ describe('REST lifecycle, health and metrics routes', () => {
     });
   });
 
-  it('GET /metrics is valid Prometheus text with the engine state sampled at scrape time', async () => {
+  it('GET /metrics is valid Prometheus text with the loaded models sampled at scrape time', async () => {
     await t.engine.load('org/embed');
-    t.engine.depth = { high_priority: 2, medium_priority: 5, low_priority: 12 };
     for (const url of ['/api/v1/metrics', '/metrics']) {
       const res = await t.app.inject({ method: 'GET', url });
       assert.equal(res.statusCode, 200);
@@ -110,9 +109,6 @@ describe('REST lifecycle, health and metrics routes', () => {
       const families = parsePrometheus(res.body);
       assert.equal(families.get('modelmora_queue_depth')?.type, 'gauge');
       assert.equal(families.get('modelmora_queue_depth')?.help, 'Current queue depth');
-      assert.equal(sampleValue(families, 'modelmora_queue_depth', { priority: 'high' }), 2);
-      assert.equal(sampleValue(families, 'modelmora_queue_depth', { priority: 'medium' }), 5);
-      assert.equal(sampleValue(families, 'modelmora_queue_depth', { priority: 'low' }), 12);
       assert.equal(sampleValue(families, 'modelmora_loaded_models'), 1);
       assert.equal(sampleValue(families, 'modelmora_model_memory_bytes', { model_id: 'org/embed' }), 120 * 1024 * 1024);
       for (const name of ['modelmora_requests_total', 'modelmora_inference_duration_seconds', 'modelmora_queue_wait_seconds', 'modelmora_batch_size', 'modelmora_model_load_seconds', 'modelmora_evictions_total', 'modelmora_download_bytes_total']) {

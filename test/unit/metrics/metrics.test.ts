@@ -12,8 +12,7 @@ describe('Metrics', () => {
     metrics.requestDone('org/a', 'success', 0.2);
     metrics.requestDone('org/a', 'success', 3);
     metrics.requestDone('org/a', 'timeout', 60);
-    metrics.queueDepth('high', 2);
-    metrics.queueDepth('low', 12);
+    metrics.queueDepth('org/a', { high: 2, medium: 0, low: 12 });
     metrics.queueWait('org/a', 0.004);
     metrics.batch('org/a', 3);
     metrics.batch('org/a', 32);
@@ -36,9 +35,9 @@ describe('Metrics', () => {
     assert.equal(sampleValue(families, 'modelmora_inference_duration_seconds_sum', { model_id: 'org/a' }), 3.2);
     assert.equal(sampleValue(families, 'modelmora_inference_duration_seconds_bucket', { model_id: 'org/a', le: '0.25' }), 1);
     assert.equal(sampleValue(families, 'modelmora_inference_duration_seconds_bucket', { model_id: 'org/a', le: '5' }), 2);
-    assert.equal(sampleValue(families, 'modelmora_queue_depth', { priority: 'high' }), 2);
-    assert.equal(sampleValue(families, 'modelmora_queue_depth', { priority: 'medium' }), 0);
-    assert.equal(sampleValue(families, 'modelmora_queue_depth', { priority: 'low' }), 12);
+    assert.equal(sampleValue(families, 'modelmora_queue_depth', { model_id: 'org/a', priority: 'high' }), 2);
+    assert.equal(sampleValue(families, 'modelmora_queue_depth', { model_id: 'org/a', priority: 'medium' }), 0);
+    assert.equal(sampleValue(families, 'modelmora_queue_depth', { model_id: 'org/a', priority: 'low' }), 12);
     assert.equal(sampleValue(families, 'modelmora_queue_wait_seconds_count', { model_id: 'org/a' }), 1);
     assert.equal(sampleValue(families, 'modelmora_batch_size_sum', { model_id: 'org/a' }), 35);
     assert.equal(sampleValue(families, 'modelmora_batch_size_bucket', { model_id: 'org/a', le: '4' }), 1);

@@ -45,6 +45,6 @@ describe('composeObservers', () => {
     o.loadedCount?.(2);
     o.modelMemory?.('org/x', 7);
     assert.deepEqual(seen, ['a2', 'b2', 'org/x=7']);
-    assert.equal(o.requestDone, undefined);
+    assert.equal(o.batchRun, undefined, 'no observer had it');
   });
 });

@@ -73,8 +73,6 @@ test('full queue: RATE_LIMIT_EXCEEDED at once with retry_after_seconds', async (
   assert.equal(err.code, 'RATE_LIMIT_EXCEEDED');
   assert.equal(err.httpStatus, 429);
   assert.ok((err.details?.retry_after_seconds as number) >= 1);
-  const done = t.events.filter((e) => e[0] === 'requestDone').map((e) => e[1] as { status: string; errorCode?: string });
-  assert.deepEqual(done.at(-1)?.errorCode, 'RATE_LIMIT_EXCEEDED');
   t.runners.letGo();
   await Promise.all([running, ...queued]);
   assert.equal(t.runners.calls.length, 4);
