@@ -3,6 +3,7 @@ import { mkdir, readFile, readdir, rename, rm, stat, utimes, writeFile } from 'n
 import path from 'node:path';
 import { systemClock, type Clock, type Timer } from '../domain/clock.js';
 import { ModelMoraError } from '../domain/errors.js';
+import { isUuid } from '../domain/uuid.js';
 
 /**
  * Generated files too large to answer inline (txt2img PNGs), kept under
@@ -29,10 +30,9 @@ export interface Artifact {
   contentType: 'image/png';
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-
 export function isArtifactId(value: string): boolean {
-  return UUID.test(value);
+  // Lowercase only: ids are written lowercase, and one spelling per file keeps lookups exact.
+  return isUuid(value) && value === value.toLowerCase();
 }
 
 /** sha256 of the bytes shaped as a uuid (version 8: custom, RFC 9562 variant). */

@@ -5,6 +5,7 @@ import { Cancellation, type CancelSignal } from '../../domain/cancellation.js';
 import { ModelMoraError, retryAfterSeconds, toModelMoraError } from '../../domain/errors.js';
 import type { InFlightLimit } from '../../services/in-flight.js';
 import { checkDecoded, checkMessageSize } from './message-size.js';
+import { isUuid } from '../../domain/uuid.js';
 
 /**
  * What every gRPC handler shares: the trace id, the call's deadline and cancellation as a
@@ -36,7 +37,6 @@ type AnyCall = ServerUnaryCall<unknown, unknown> | ServerWritableStream<unknown,
 
 /** Enough for any honest request; bounds the trailer of a hostile one. */
 const MAX_FIELD_ERRORS = 50;
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
  * The principal the access guard let through, kept on the call object itself: a WeakMap entry
@@ -55,7 +55,7 @@ function callPrincipal(call: object): Principal {
 /** The caller's x-trace-id when it is a uuid (so a trace crosses services), else a new one. */
 export function traceIdOf(call: Pick<AnyCall, 'metadata'>): string {
   const given = call.metadata.get('x-trace-id')[0];
-  return typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
+  return isUuid(given) ? given.toLowerCase() : randomUUID();
 }
 
 export function callContext(call: AnyCall): CallContext {

@@ -12,6 +12,7 @@ import { inferStream } from './inference-stream.js';
 import { toInferenceResponse, toJobStatus, type InferenceRequestMessage } from './messages.js';
 import type { GrpcDeps } from './server.js';
 import { enumName, fromStruct, priorityOf, toTimestamp } from './wire.js';
+import { isUuid } from '../../domain/uuid.js';
 
 /** modelmora.v1.InferenceService: Infer, InferStream, InferAsync and the job RPCs. */
 export function inferenceService(deps: GrpcDeps, options: UnaryOptions, openStreams: Set<() => void>): UntypedServiceImplementation {
@@ -41,11 +42,10 @@ export function inferenceService(deps: GrpcDeps, options: UnaryOptions, openStre
   };
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Job ids are uuids, as REST's /jobs/{job_id} requires. */
 function jobIdOf(value: string): string {
-  if (!UUID.test(value)) {
+  if (!isUuid(value)) {
     throw new ModelMoraError('VALIDATION_ERROR', 'Request validation failed', {
       fieldErrors: [{ field: 'job_id', message: value === '' ? 'is required' : 'must be a uuid' }],
     });

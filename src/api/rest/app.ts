@@ -19,6 +19,7 @@ import { modelsPlugin } from './models.js';
 import { installJsonBodyParser } from './json-body.js';
 import { installOpenApi } from './openapi.js';
 import { SHARED_SCHEMAS } from './schemas.js';
+import { isUuid } from '../../domain/uuid.js';
 
 /** The REST skin's own options beside the services it maps onto. */
 export interface AppDeps {
@@ -70,7 +71,7 @@ export async function buildApp(deps: AppDeps): Promise<FastifyInstance> {
     requestIdHeader: false,
     genReqId: (req) => {
       const given = req.headers['x-trace-id'];
-      return typeof given === 'string' && UUID.test(given) ? given.toLowerCase() : randomUUID();
+      return isUuid(given) ? given.toLowerCase() : randomUUID();
     },
     schemaController: { compilersFactory: { buildValidator: validatorsWithoutBodyCoercion() } },
     ajv: {
@@ -138,4 +139,3 @@ function isProbe(url: string): boolean {
   return path === '/metrics' || path === `${API_PREFIX}/metrics` || path.startsWith('/health/') || path.startsWith(`${API_PREFIX}/health/`);
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
