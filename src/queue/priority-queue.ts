@@ -92,14 +92,6 @@ export class PriorityQueue<T> {
     return this.count;
   }
 
-  get isFull(): boolean {
-    return this.count >= this.capacity;
-  }
-
-  sizeOf(priority: Priority): number {
-    return this.levels[LEVEL_OF[priority]]!.size;
-  }
-
   sizes(): Record<Priority, number> {
     return { high: this.levels[0]!.size, medium: this.levels[1]!.size, low: this.levels[2]!.size };
   }

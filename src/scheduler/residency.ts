@@ -142,10 +142,6 @@ export class Residency {
     return used;
   }
 
-  get budgetBytes(): number {
-    return this.opts.budgetBytes;
-  }
-
   private keepAliveOf(entry: Resident): number {
     return entry.spec.keepAliveMs ?? this.opts.defaultKeepAliveMs;
   }

@@ -52,10 +52,6 @@ async function familyLoader(task: TaskType, families: Record<string, () => Promi
   return load();
 }
 
-export function supportedTaskTypes(): TaskType[] {
-  return Object.keys(LOADERS) as TaskType[];
-}
-
 export async function loadTaskHandler(spec: LoadSpec): Promise<TaskHandler> {
   const importLoader = LOADERS[spec.taskType];
   if (!importLoader) {

@@ -24,7 +24,7 @@ test('bounded: enqueue returns undefined when full, and room comes back after a 
   const queue = new PriorityQueue<number>({ capacity: 2 });
   assert.ok(queue.enqueue(1, 'low', 0));
   assert.ok(queue.enqueue(2, 'low', 0));
-  assert.equal(queue.isFull, true);
+  assert.equal(queue.size, 2);
   assert.equal(queue.enqueue(3, 'high', 0), undefined);
   assert.equal(queue.dequeue(0), 1);
   assert.ok(queue.enqueue(3, 'high', 0));
@@ -39,7 +39,7 @@ test('remove takes an entry out of the middle of a level; removing twice is a no
   assert.equal(queue.remove(b), true);
   assert.equal(queue.remove(b), false);
   assert.equal(b.queued, false);
-  assert.equal(queue.sizeOf('medium'), 2);
+  assert.equal(queue.sizes().medium, 2);
   assert.equal(queue.remove(c), true); // the tail
   queue.enqueue('d', 'medium', 3);
   assert.equal(queue.remove(a), true); // the head
@@ -70,7 +70,7 @@ test('aging off (0): low waits behind a steady stream of high', () => {
     served.push(queue.dequeue(t * 10_000)!);
   }
   assert.deepEqual(served, ['h1', 'h2', 'h3', 'h4', 'h5']);
-  assert.equal(queue.sizeOf('low'), 1);
+  assert.equal(queue.sizes().low, 1);
 });
 
 test('aging on: low is served within two aging steps despite a steady stream of high', () => {
