@@ -1,5 +1,5 @@
 // Where a txt2embed runner's memory goes. Default: real runners forked the daemon's way (a warm
-// spare each time), RSS minus the weights file 300 ms after `ready` (what bench row 9 reads) and
+// spare each time), RSS minus the weights file 300 ms after `loaded` (what bench row 9 reads) and
 // after 10 batches of 32 texts, median of 5, for the demo and MiniLM-cost models.
 // `--steps <folder>`: one process loading step by step (node, onnxruntime, a bare session = the
 // floor any onnxruntime-node runner pays, the tokenizer, the handler, batches), run under the

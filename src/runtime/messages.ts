@@ -6,9 +6,9 @@ import type { PackedOutput } from './packed-outputs.js';
  * The IPC protocol between the daemon and a runner process. Both sides use Node's `advanced`
  * serialization, so Float32Array and Uint8Array payloads cross as typed arrays, not JSON.
  *
- * Sequence: the child announces `loaded` as soon as its entry module runs (so the parent can
+ * Sequence: the child announces `booted` as soon as its entry module runs (so the parent can
  * tell "the process could not start" from "the model could not load"), the parent sends `load`,
- * the child answers `ready` or an `error` without id, then `run`s flow until `shutdown` or
+ * the child answers `loaded` or an `error` without id, then `run`s flow until `shutdown` or
  * until the parent disconnects.
  */
 export type ParentMessage =
@@ -21,9 +21,9 @@ export type ParentMessage =
 
 export type ChildMessage =
   /** The runner entry is up and listening; the model is not loaded yet. */
-  | { type: 'loaded' }
+  | { type: 'booted' }
   /** The model is loaded and runs are accepted. */
-  | { type: 'ready'; loadMs: number }
+  | { type: 'loaded'; loadMs: number }
   /** outputs as resultMessage packed them (embeddings sharing one buffer travel as `floats`). */
   | { type: 'result'; id: number; outputs: PackedOutput[]; floats?: Float32Array; pad?: string; inferenceMs: number }
   /** No id: the load failed. `message` is already safe to show (no absolute paths). */
@@ -36,7 +36,7 @@ export type ChildMessage =
 export const WARM_FLAG = '--warm';
 
 const PARENT_TYPES = new Set(['load', 'run', 'cancel', 'rss', 'shutdown']);
-const CHILD_TYPES = new Set(['loaded', 'ready', 'result', 'error', 'progress', 'rss']);
+const CHILD_TYPES = new Set(['booted', 'loaded', 'result', 'error', 'progress', 'rss']);
 
 function hasType(value: unknown, types: Set<string>): boolean {
   if (typeof value !== 'object' || value === null) return false;

@@ -122,7 +122,7 @@ class ChildRunner implements RunnerHandle {
     });
   }
 
-  /** Sends `load` and waits for `ready`; every failure becomes a ModelMoraError with a safe text. */
+  /** Sends `load` and waits for `loaded`; every failure becomes a ModelMoraError with a safe text. */
   load(timeoutMs: number, signal?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const fail = (err: ModelMoraError) => {
@@ -131,7 +131,7 @@ class ChildRunner implements RunnerHandle {
         reject(err);
       };
       const onMessage = (message: ChildMessage) => {
-        if (message.type === 'ready') {
+        if (message.type === 'loaded') {
           cleanup();
           resolve();
         } else if (message.type === 'error' && message.id === undefined) {
@@ -245,7 +245,7 @@ class ChildRunner implements RunnerHandle {
   }
 
   private onMessage(message: ChildMessage): void {
-    if (message.type === 'loaded') this.booted = true;
+    if (message.type === 'booted') this.booted = true;
     for (const listener of [...this.messageListeners]) listener(message);
     if (message.type === 'result') {
       const run = this.pending.get(message.id);

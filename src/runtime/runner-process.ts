@@ -59,9 +59,9 @@ async function load(next: LoadSpec): Promise<void> {
     // Before any loader opens a file: a FIFO would hang it, external data could point anywhere.
     checkModelFiles(next.folder);
     handler = await loadTaskHandler(next);
-    send({ type: 'ready', loadMs: Math.round(performance.now() - start) });
+    send({ type: 'loaded', loadMs: Math.round(performance.now() - start) });
     // Loading left megabytes of garbage (parsed JSON, file texts) that an idle runner's heap
-    // might never grow enough to collect; one memory-reducing GC now, after `ready`, frees it
+    // might never grow enough to collect; one memory-reducing GC now, after `loaded`, frees it
     // and gives its pages back (bench rows 9b/9c: 3-5 MB less RSS than a plain global.gc()).
     setTimeout(() => void releaseHeapMemory().catch(() => undefined), 0);
   } catch (err) {
@@ -155,4 +155,4 @@ process.on('message', (message: unknown) => {
 });
 // The parent died or dropped us: never linger as an orphan holding model memory.
 process.on('disconnect', () => process.exit(0));
-send({ type: 'loaded' });
+send({ type: 'booted' });

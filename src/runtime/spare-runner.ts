@@ -41,7 +41,7 @@ export function forkRunner(spec: ForkSpec, args: string[] = []): ChildProcess {
 /** A runner process handed over to its first (and only) model. */
 export interface TakenProcess {
   child: ChildProcess;
-  /** It already said `loaded`: its entry module runs. */
+  /** It already said `booted`: its entry module runs. */
   booted: boolean;
 }
 
@@ -125,7 +125,7 @@ export class SpareKeeper {
       child,
       booted: false,
       onMessage: (message: unknown) => {
-        if ((message as { type?: unknown } | null)?.type === 'loaded') spare.booted = true;
+        if ((message as { type?: unknown } | null)?.type === 'booted') spare.booted = true;
       },
     };
     child.on('error', () => undefined); // a failed spawn shows as a dead spare; take() skips it

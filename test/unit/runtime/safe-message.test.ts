@@ -26,5 +26,7 @@ test('message guards accept only their own direction', () => {
   assert.equal(isChildMessage({ type: 'result', id: 1, outputs: [], inferenceMs: 1 }), true);
   assert.equal(isChildMessage({ type: 'load' }), false);
   assert.equal(isChildMessage(null), false);
-  assert.equal(isChildMessage('ready'), false);
+  assert.equal(isChildMessage('loaded'), false);
+  assert.equal(isChildMessage({ type: 'booted' }), true);
+  assert.equal(isChildMessage({ type: 'ready', loadMs: 1 }), false, 'the old name of loaded');
 });
