@@ -7,7 +7,7 @@ import { ModelMoraClient } from '../client/client.js';
 import { recordUrl } from '../client/daemon-url.js';
 import { resolveConfig, resolveSettings, type Config } from '../config/config.js';
 import { ModelMoraError } from '../domain/errors.js';
-import { runningDaemon, type DaemonRecord } from '../daemon/pid-lock.js';
+import { runningDaemon, type DaemonRecord } from '../config/daemon-record.js';
 import type { Output } from './render/output.js';
 
 /**

@@ -1,5 +1,5 @@
 import { resolveSettings } from '../config/config.js';
-import { runningDaemon, type DaemonRecord } from '../daemon/pid-lock.js';
+import { runningDaemon, type DaemonRecord } from '../config/daemon-record.js';
 
 /** Where the client finds the daemon when it is not told: the settings, then <home>/daemon.pid. */
 

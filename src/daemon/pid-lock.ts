@@ -1,20 +1,8 @@
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ModelMoraError } from '../domain/errors.js';
-import { isAlive } from '../store/blob-lock.js';
-
-/** What a running daemon records under its home, for `serve --detach`, `stop` and `ps`. */
-export interface DaemonRecord {
-  pid: number;
-  host: string;
-  port: number;
-  grpc_port: number;
-  started_at: string;
-  /** REST and gRPC speak TLS (https). */
-  tls?: boolean;
-}
-
-const LOCK = 'daemon.pid';
+import { DAEMON_RECORD_FILE, readDaemonRecord, type DaemonRecord } from '../config/daemon-record.js';
+import { isAlive } from '../domain/process-alive.js';
 
 /**
  * One writer per home: the registry and the job store assume a single daemon. The lock is a
@@ -25,14 +13,14 @@ export class PidLock {
 
   static acquire(home: string): PidLock {
     mkdirSync(home, { recursive: true });
-    const file = path.join(home, LOCK);
+    const file = path.join(home, DAEMON_RECORD_FILE);
     for (let attempt = 0; attempt < 3; attempt++) {
       try {
         writeFileSync(file, JSON.stringify({ pid: process.pid }), { flag: 'wx' });
         return new PidLock(file);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        const holder = readRecord(home);
+        const holder = readDaemonRecord(file);
         if (holder && isAlive(holder.pid)) {
           throw new ModelMoraError(
             'SERVICE_UNAVAILABLE',
@@ -52,26 +40,7 @@ export class PidLock {
   }
 
   release(): void {
-    const holder = safeParse(this.file);
+    const holder = readDaemonRecord(this.file);
     if (holder?.pid === process.pid) rmSync(this.file, { force: true });
-  }
-}
-
-/** The record of the daemon serving `home`, if one is alive. */
-export function runningDaemon(home: string): DaemonRecord | undefined {
-  const record = readRecord(home);
-  return record?.port !== undefined && isAlive(record.pid) ? (record as DaemonRecord) : undefined;
-}
-
-function readRecord(home: string): Partial<DaemonRecord> & { pid: number } | undefined {
-  return safeParse(path.join(home, LOCK));
-}
-
-function safeParse(file: string): (Partial<DaemonRecord> & { pid: number }) | undefined {
-  try {
-    const value = JSON.parse(readFileSync(file, 'utf8')) as { pid?: unknown };
-    return typeof value.pid === 'number' ? (value as Partial<DaemonRecord> & { pid: number }) : undefined;
-  } catch {
-    return undefined;
   }
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
+import { isAlive } from '../domain/process-alive.js';
 
 /**
  * A cross-process lock on one blob: `<blob>.lock` created with 'wx' (fails if it exists).
@@ -113,16 +114,6 @@ async function isStale(lockPath: string, staleMs: number): Promise<boolean> {
     // Released between our attempt and this check: not stale, just try again.
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
     throw err;
-  }
-}
-
-/** True if a process with this pid exists (EPERM: it exists but belongs to someone else). */
-export function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
