@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { Config } from '../config/config.js';
-import { ModelCatalog } from '../daemon/catalog.js';
+import { ModelCatalog } from './model-catalog.js';
 import { DurableJobService } from '../jobs/job-service.js';
 import { LogJobStore } from '../jobs/log-job-store.js';
 import { metricsObserver } from '../metrics/engine-observer.js';
@@ -49,7 +49,8 @@ export async function buildServices(config: Readonly<Config>, options: BuildOpti
   for (const warning of registry.warnings) log.warn({ warning }, 'registry recovered');
   const metrics = new Metrics();
   const store = new ModelStore(config.home);
-  const catalog = new ModelCatalog({ config, registry, store, metrics, project: options.project });
+  let services!: Services;
+  const catalog = new ModelCatalog({ config, registry, store, metrics, project: options.project, downloads: () => services.downloads });
   const preload = await catalog.seed();
   const runnerFactory = createRunnerFactory({ spares: config.warm_runner ? 1 : 0 });
   const engine = new ServingEngine({ config, runnerFactory, lookup: (id) => catalog.lookup(id), observer: composeObservers(logObserver(log), metricsObserver(metrics)) });
@@ -60,7 +61,7 @@ export async function buildServices(config: Readonly<Config>, options: BuildOpti
   });
   for (const warning of jobStore.warnings) log.warn({ warning }, 'job store recovered');
   let jobs!: DurableJobService;
-  const services = createServices({
+  services = createServices({
     limits: config,
     registry,
     engine,

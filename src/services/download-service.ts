@@ -11,7 +11,7 @@ export type DownloadPort = (modelId: string, signal: AbortSignal) => Promise<voi
  * makes sure one model never downloads twice at a time.
  */
 export class DownloadService {
-  private readonly running = new Map<string, { controller: AbortController; done: Promise<void> }>();
+  private readonly running = new Map<string, { controller: AbortController; done: Promise<void>; error?: unknown }>();
 
   constructor(
     private readonly registry: Registry,
@@ -24,9 +24,26 @@ export class DownloadService {
     const { started } = await this.registry.startDownload(modelId);
     if (!started) return { started: false };
     const controller = new AbortController();
-    const done = this.run(modelId, controller.signal).finally(() => this.running.delete(modelId));
-    this.running.set(modelId, { controller, done });
+    const entry: { controller: AbortController; done: Promise<void>; error?: unknown } = { controller, done: Promise.resolve() };
+    entry.done = this.run(modelId, controller.signal, entry).finally(() => this.running.delete(modelId));
+    this.running.set(modelId, entry);
     return { started: true };
+  }
+
+  /**
+   * The model's files now (a first request needs them): joins the download that runs, or starts
+   * one, and rejects with its error if it fails. The registry shows it as any other download.
+   */
+  async fetch(modelId: string): Promise<void> {
+    if (!this.running.has(modelId)) {
+      const { started } = await this.start(modelId);
+      // The registry says downloading but nothing here runs it (a record left by a crash): fetch without the states.
+      if (!started && !this.running.has(modelId)) return this.download(modelId, new AbortController().signal);
+    }
+    const running = this.running.get(modelId);
+    if (!running) return;
+    await running.done;
+    if (running.error !== undefined) throw running.error;
   }
 
   isRunning(modelId: string): boolean {
@@ -52,11 +69,12 @@ export class DownloadService {
     await this.idle();
   }
 
-  private async run(modelId: string, signal: AbortSignal): Promise<void> {
+  private async run(modelId: string, signal: AbortSignal, outcome: { error?: unknown }): Promise<void> {
     try {
       await this.download(modelId, signal);
       await this.registry.setStatus(modelId, 'ready');
     } catch (err) {
+      outcome.error = err;
       this.onError(modelId, err);
       const message = signal.aborted
         ? 'Download cancelled'

@@ -12,6 +12,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { ModelServingSpec } from '../scheduler/serving-spec.js';
 import type { ModelStore } from '../store/model-store.js';
 import type { ModelRecord, Registry } from '../store/registry.js';
+import type { DownloadService } from './download-service.js';
 
 export interface CatalogDeps {
   config: Readonly<Config>;
@@ -20,18 +21,23 @@ export interface CatalogDeps {
   metrics: Metrics;
   /** modelmora.yaml and modelmora.lock, when the daemon was started in a project. */
   project?: Project | undefined;
+  /**
+   * The one owner of downloads, for the lazy one on first use. A thunk: DownloadService is built
+   * over this catalog's `download` port, so it exists only once the catalog does.
+   */
+  downloads: () => Pick<DownloadService, 'fetch'>;
 }
 
 /**
  * Where the daemon's models are and how to serve them: joins the registry, modelmora.yaml,
  * modelmora.lock and the cache. It answers the engine's lookups (fetching files on first use),
- * runs downloads, and builds the lock file the API returns. No HTTP or gRPC here.
+ * fetches a model's files for DownloadService (the one owner of downloads), and builds the lock
+ * file the API returns. No HTTP or gRPC here.
  */
 export class ModelCatalog {
   /** Lock entries: from modelmora.lock, or resolved by a download of a model registered via API. */
   private readonly entries = new Map<string, LockEntry>();
   private readonly specs = new Map<string, ModelSpec>();
-  private readonly downloads = new Map<string, Promise<void>>();
   /** Serving specs of models whose files are in place, keyed by id, valid for one updated_at. */
   private readonly ready = new Map<string, { updatedAt: string; spec: ModelServingSpec }>();
   private readonly sourceFor: (spec: ModelSpec) => ModelSource;
@@ -80,14 +86,8 @@ export class ModelCatalog {
     return spec;
   }
 
-  /** DownloadPort for the API: fetch the model's files into the cache, verified. */
-  download = async (modelId: string, signal: AbortSignal): Promise<void> => {
-    const running = this.downloads.get(modelId);
-    if (running) return running;
-    const task = this.fetch(await this.deps.registry.get(modelId), signal).finally(() => this.downloads.delete(modelId));
-    this.downloads.set(modelId, task);
-    return task;
-  };
+  /** DownloadService's port: fetch the model's files into the cache, verified. */
+  download = async (modelId: string, signal: AbortSignal): Promise<void> => this.fetch(await this.deps.registry.get(modelId), signal);
 
   /** Deletes the model's cached files (DELETE /models/{id}). */
   removeFiles = async (modelId: string): Promise<void> => {
@@ -133,22 +133,8 @@ export class ModelCatalog {
       const commit = record.commit ?? (await this.deps.store.readRef(ref, record.revision));
       if (commit) return this.deps.store.snapshotFolder(ref, commit);
     }
-    // Lazy download on first use, through the same registry states an API download uses.
-    const running = this.downloads.get(record.model_id);
-    if (running) await running;
-    else {
-      const { started } = await this.deps.registry.startDownload(record.model_id);
-      const task = this.download(record.model_id, new AbortController().signal);
-      if (started) {
-        try {
-          await task;
-          await this.deps.registry.setStatus(record.model_id, 'ready');
-        } catch (err) {
-          await this.deps.registry.setStatus(record.model_id, 'failed', (err as Error).message).catch(() => undefined);
-          throw err;
-        }
-      } else await task;
-    }
+    // Lazy download on first use: the same download (and registry states) an API call starts.
+    await this.deps.downloads().fetch(record.model_id);
     const done = this.entries.get(record.model_id);
     if (!done) throw new ModelMoraError('DOWNLOAD_FAILED', `Model ${record.model_id} has no files in the cache`);
     return this.deps.store.snapshotFolder(ref, done.commit);
