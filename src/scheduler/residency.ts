@@ -21,9 +21,15 @@ export interface ResidencyOptions {
   backoff?: { initialMs: number; maxMs: number };
 }
 
-/** Rounds of evict-and-recheck before a load gives up (other loads may race for the room). */
+/**
+ * Rounds of evict-and-recheck before a load gives up. Why a recheck is needed at all: a plan
+ * counts every other model at its bytes when it is made, loading ones at their estimate, so
+ * concurrent loads already account for each other; what can change while the evictions run is
+ * a measured RSS coming in above its estimate (refreshRss). Why it is bounded: each round that
+ * goes on stopped at least one model, and a round finds too little room again only if some
+ * runner grew meanwhile, so the cap only ends a load racing a model that keeps growing.
+ */
 const MAX_ROOM_ROUNDS = 8;
-const MAX_ACQUIRE_ROUNDS = 4;
 
 /**
  * Which models have a runner: lazy single-flight loads, refcounted leases, keep-alive,
@@ -53,20 +59,32 @@ export class Residency {
    * UNHEALTHY_MODEL at once rather than a timeout later.
    */
   async acquire(spec: ModelServingSpec, deadline = Number.POSITIVE_INFINITY): Promise<RunnerLease> {
-    for (let round = 0; round < MAX_ACQUIRE_ROUNDS; round++) {
-      const entry = this.entries.get(spec.load.modelId);
-      if (entry?.unloading) throw unloadingError(spec.load.modelId);
-      if (entry?.state === 'unhealthy' && !entry.ready && entry.retryAt >= deadline) {
-        const retryAfter = Math.max(1, Math.ceil((entry.retryAt - this.now) / 1000));
-        throw new ModelMoraError('UNHEALTHY_MODEL', entry.lastError ?? `Model ${entry.modelId} is unhealthy`, {
-          details: { retry_after_seconds: retryAfter },
-        });
-      }
-      const ready = this.leaseIfLoaded(spec);
-      if (ready) return ready;
-      await this.ensureLoad(spec);
+    const entry = this.entries.get(spec.load.modelId);
+    if (entry?.unloading) throw unloadingError(spec.load.modelId);
+    if (entry?.state === 'unhealthy' && !entry.ready && entry.retryAt >= deadline) {
+      const retryAfter = Math.max(1, Math.ceil((entry.retryAt - this.now) / 1000));
+      throw new ModelMoraError('UNHEALTHY_MODEL', entry.lastError ?? `Model ${entry.modelId} is unhealthy`, {
+        details: { retry_after_seconds: retryAfter },
+      });
     }
-    throw new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${spec.load.modelId} was unloaded while starting; retry`);
+    const ready = this.leaseIfLoaded(spec);
+    if (ready) return ready;
+    await this.ensureLoad(spec);
+    return this.leaseIfLoaded(spec) ?? this.lostAfterLoad(spec.load.modelId);
+  }
+
+  /**
+   * A load resolves only once its model is loaded, so when the lease right after it fails, one
+   * of two things happened in between: the new runner died, or an unload (an eviction by another
+   * load) took the model. Each is answered as what it is; loading again here would only race
+   * the same event, which is why acquire and load need no retry loop.
+   */
+  private lostAfterLoad(modelId: string): never {
+    const entry = this.entries.get(modelId);
+    if (entry?.state === 'unhealthy' && !entry.unloading) {
+      throw new ModelMoraError('UNHEALTHY_MODEL', entry.lastError ?? `Runner of model ${modelId} died`);
+    }
+    throw new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${modelId} was unloaded while starting; retry`);
   }
 
   /** acquire's common case without a promise: the model is loaded and not being unloaded. */
@@ -79,18 +97,21 @@ export class Residency {
 
   /** Loads the model if it is not loaded (explicit load, preload); it then idles under keep-alive. */
   async load(spec: ModelServingSpec): Promise<void> {
-    for (let round = 0; round < MAX_ACQUIRE_ROUNDS; round++) {
-      const entry = this.entries.get(spec.load.modelId);
-      if (entry?.unloading) throw unloadingError(spec.load.modelId);
-      if (entry?.state === 'loaded') {
-        entry.spec = spec;
-        // keep_alive 0 means "after use": a model loaded on purpose waits for its first use.
-        if (entry.refs === 0 && !entry.keepAlive && this.keepAliveOf(entry) > 0) this.armKeepAlive(entry);
-        return;
-      }
+    if (!this.keepLoaded(spec)) {
       await this.ensureLoad(spec);
+      if (!this.keepLoaded(spec)) this.lostAfterLoad(spec.load.modelId);
     }
-    throw new ModelMoraError('SERVICE_UNAVAILABLE', `Model ${spec.load.modelId} was unloaded while starting; retry`);
+  }
+
+  /** True when the model is loaded (its keep-alive then runs); throws if it is being unloaded. */
+  private keepLoaded(spec: ModelServingSpec): boolean {
+    const entry = this.entries.get(spec.load.modelId);
+    if (entry?.unloading) throw unloadingError(spec.load.modelId);
+    if (entry?.state !== 'loaded') return false;
+    entry.spec = spec;
+    // keep_alive 0 means "after use": a model loaded on purpose waits for its first use.
+    if (entry.refs === 0 && !entry.keepAlive && this.keepAliveOf(entry) > 0) this.armKeepAlive(entry);
+    return true;
   }
 
   /** Unloads now if idle, else once in-flight batches finish; resolves when it is gone. */
