@@ -156,6 +156,31 @@ test('runner crash mid-request: UNHEALTHY_MODEL, models() unhealthy, next reques
   assert.ok(t.events.some((e) => e[0] === 'runnerDied'));
 });
 
+test('a runner that dies as its load ends: the waiting request gets UNHEALTHY_MODEL, not a second load in a loop', async () => {
+  const t = engineSetup({ config: { max_delay_ms: 0 } });
+  t.runners.onRssAsked = (runner) => {
+    t.runners.onRssAsked = undefined;
+    runner.crash();
+  };
+  assert.equal(await codeOf(t.infer('org/a', ['first'])), 'UNHEALTHY_MODEL');
+  assert.equal(t.runners.loads.length, 1, 'one load: the death is answered, not raced again');
+  assert.equal(t.engine.models()[0]?.state, 'unhealthy');
+  await t.clock.advance(500);
+  assert.equal((await t.infer('org/a', ['next'])).outputs.length, 1, 'the next request restarts it');
+});
+
+test('a model evicted as its load ends: the waiting request is told to retry; nothing loads twice', async () => {
+  const t = engineSetup({ config: { max_delay_ms: 0 } });
+  t.runners.onRssAsked = () => {
+    t.runners.onRssAsked = undefined;
+    void t.engine.unload('org/a').catch(() => undefined);
+  };
+  assert.equal(await codeOf(t.infer('org/a', ['first'])), 'SERVICE_UNAVAILABLE');
+  assert.equal(t.runners.loads.length, 1);
+  await settle();
+  assert.deepEqual(t.engine.models(), [], 'the unload went through');
+});
+
 test('a failed load: MODEL_LOAD_FAILED without the path, unhealthy, backoff doubles, success resets it', async () => {
   const t = engineSetup({ config: { max_delay_ms: 0 } });
   t.runners.failNextLoad.add('org/a');
