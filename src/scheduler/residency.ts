@@ -4,7 +4,7 @@ import { ModelMoraError } from '../domain/errors.js';
 import type { RunnerFactory, RunnerHandle } from '../domain/runner.js';
 import { planEviction, type ResidentModel } from './eviction-policy.js';
 import { notify, type EngineObserver, type EvictionReason } from './observer.js';
-import { cancelKeepAlive, DeathWatch, markFailed, newResident, residentStatus, unloadingError, type Resident, type RunnerLease } from './resident.js';
+import { Resident, unloadingError, type RunnerLease } from './resident.js';
 import { RssHistory } from './rss-history.js';
 import { MIB, type ModelServingSpec } from './serving-spec.js';
 
@@ -118,11 +118,7 @@ export class Residency {
   async unload(modelId: string, reason: EvictionReason = 'unload'): Promise<void> {
     const entry = this.entries.get(modelId);
     if (!entry) throw new ModelMoraError('MODEL_NOT_LOADED', `Model ${modelId} is not loaded`);
-    if (!entry.unloading) {
-      entry.unloading = true;
-      entry.unloadReason = reason;
-    }
-    cancelKeepAlive(entry);
+    entry.beginUnload(reason);
     entry.loadAbort?.abort();
     if (entry.state === 'unhealthy' && !entry.ready) this.remove(entry, reason);
     else if (entry.state === 'loaded' && entry.refs === 0) void this.stop(entry, reason);
@@ -134,8 +130,7 @@ export class Residency {
   async stopAll(): Promise<void> {
     await Promise.all(
       [...this.entries.values()].map((entry) => {
-        entry.unloading = true;
-        entry.unloadReason = 'drain';
+        entry.beginUnload('drain');
         entry.loadAbort?.abort();
         if (entry.state === 'loading') return entry.gone.promise;
         return this.stop(entry, 'drain');
@@ -149,12 +144,12 @@ export class Residency {
   }
 
   statuses(): ModelStatus[] {
-    return [...this.entries.values()].map((e) => residentStatus(e, this.keepAliveOf(e) < 0));
+    return [...this.entries.values()].map((e) => e.status(this.keepAliveOf(e) < 0));
   }
 
   status(modelId: string): ModelStatus | undefined {
     const entry = this.entries.get(modelId);
-    return entry && residentStatus(entry, this.keepAliveOf(entry) < 0);
+    return entry && entry.status(this.keepAliveOf(entry) < 0);
   }
 
   usedBytes(): number {
@@ -172,12 +167,11 @@ export class Residency {
     let entry = this.entries.get(spec.load.modelId);
     if (entry?.ready) return entry.ready;
     if (!entry) {
-      entry = newResident(spec, this.now);
+      entry = new Resident(spec, this.now);
       this.entries.set(entry.modelId, entry);
     }
     entry.spec = spec;
-    entry.state = 'loading';
-    entry.bytes = this.rss.estimate(spec);
+    entry.startLoading(this.rss.estimate(spec));
     const loading = entry;
     loading.ready = this.loadRunner(loading).finally(() => (loading.ready = undefined));
     return loading.ready;
@@ -205,7 +199,7 @@ export class Residency {
       if (entry.unloading) return this.abandon(entry);
       const error =
         err instanceof ModelMoraError ? err : new ModelMoraError('MODEL_LOAD_FAILED', `Model ${entry.modelId} failed to load`, { cause: err });
-      markFailed(entry, this.now, this.opts.backoff, error.message);
+      entry.failed(this.now, this.opts.backoff, error.message);
       notify(observer, 'loadFailed', { modelId: entry.modelId, errorCode: error.code, message: error.message, durationMs: clock.now() - started });
       throw error;
     } finally {
@@ -215,14 +209,13 @@ export class Residency {
       await handle.stop().catch(() => undefined);
       return this.abandon(entry);
     }
-    const watch = new DeathWatch();
-    Object.assign(entry, { handle, death: watch, state: 'loaded', loadedAt: clock.now(), lastUsedAt: clock.now() });
-    entry.lastCheckAt = clock.now();
+    entry.loadedWith(handle, clock.now());
+    const watch = entry.death;
     void handle.exited.then((info) => {
       if (entry.handle !== handle || entry.stopping) return;
       const how = info.signal ? `signal ${info.signal}` : `code ${info.code}`;
       const message = `Runner of model ${entry.modelId} exited unexpectedly (${how})`;
-      markFailed(entry, this.now, this.opts.backoff, message);
+      entry.failed(this.now, this.opts.backoff, message);
       watch.kill(new ModelMoraError('UNHEALTHY_MODEL', message));
       notify(observer, 'runnerDied', { modelId: entry.modelId, pid: handle.pid, exitCode: info.code, signal: info.signal, message });
       if (entry.unloading) this.remove(entry, entry.unloadReason);
@@ -287,9 +280,7 @@ export class Residency {
 
   /** Unloads for memory: now if idle, else when its in-flight batches are released. */
   private evict(victim: Resident): Promise<void> {
-    victim.unloading = true;
-    victim.unloadReason = 'memory';
-    cancelKeepAlive(victim);
+    victim.beginUnload('memory');
     if (victim.refs === 0) void this.stop(victim, 'memory');
     return victim.gone.promise;
   }
@@ -297,7 +288,7 @@ export class Residency {
   private lease(entry: Resident, handle: RunnerHandle): RunnerLease {
     entry.refs++;
     entry.lastUsedAt = this.now;
-    cancelKeepAlive(entry);
+    entry.cancelKeepAlive();
     const death = entry.death;
     let released = false;
     return {
@@ -305,9 +296,7 @@ export class Residency {
       run: async (batch, signal, onProgress) => {
         try {
           const result = await death.race(handle.run(batch, signal, onProgress));
-          entry.failures = 0;
-          entry.lastError = undefined;
-          entry.lastCheckAt = this.now;
+          entry.succeeded(this.now);
           this.refreshRss(entry, handle);
           return result;
         } catch (err) {
@@ -339,7 +328,7 @@ export class Residency {
 
   private armKeepAlive(entry: Resident): void {
     const keep = this.keepAliveOf(entry);
-    cancelKeepAlive(entry);
+    entry.cancelKeepAlive();
     if (keep < 0) return;
     if (keep === 0) {
       void this.stop(entry, 'keep_alive');
@@ -347,13 +336,13 @@ export class Residency {
     }
     const timer = this.opts.clock.setTimer(
       () => {
-        entry.keepAlive = undefined;
+        entry.cancelKeepAlive();
         if (entry.refs === 0 && entry.state === 'loaded' && !entry.unloading) void this.stop(entry, 'keep_alive');
       },
       keep,
       { unref: true },
     );
-    entry.keepAlive = { timer, expiresAt: this.now + keep };
+    entry.armKeepAlive(timer, this.now + keep);
   }
 
   private refreshRss(entry: Resident, handle: RunnerHandle): void {
@@ -372,10 +361,7 @@ export class Residency {
 
   /** Stops the runner and forgets the model; resolves when the process is gone. */
   private async stop(entry: Resident, reason: EvictionReason): Promise<void> {
-    if (entry.stopping) return entry.gone.promise;
-    entry.stopping = true;
-    entry.unloading = true;
-    cancelKeepAlive(entry);
+    if (!entry.beginStop(reason)) return entry.gone.promise;
     const bytes = entry.bytes;
     if (entry.handle) await entry.handle.stop().catch(() => undefined);
     this.remove(entry, reason, bytes);
@@ -383,7 +369,7 @@ export class Residency {
 
   private remove(entry: Resident, reason: EvictionReason, bytes = entry.bytes): void {
     if (this.entries.get(entry.modelId) === entry) this.entries.delete(entry.modelId);
-    cancelKeepAlive(entry);
+    entry.cancelKeepAlive();
     entry.gone.resolve();
     if (entry.loadedAt !== undefined) notify(this.opts.observer, 'modelUnloaded', { modelId: entry.modelId, pid: entry.handle?.pid, bytes, reason });
     notify(this.opts.observer, 'modelMemory', entry.modelId, 0);
@@ -399,8 +385,7 @@ export class Residency {
   /** A load that could not start leaves the model as it was: unknown, or unhealthy if it was. */
   private backToRest(entry: Resident): void {
     if (entry.failures > 0) {
-      entry.state = 'unhealthy';
-      entry.bytes = 0;
+      entry.rest();
     } else {
       this.remove(entry, entry.unloadReason);
     }
