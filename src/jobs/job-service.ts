@@ -6,7 +6,6 @@ import type { InferenceRequest, InferenceResult } from '../domain/inference.js';
 import type { JobAccess, JobFilter, JobService, JobView } from '../domain/jobs.js';
 import { PriorityQueue, type QueueEntry } from '../queue/priority-queue.js';
 import { isFinished, type JobPatch, type JobRecord, type JobStore, type JobSummary } from './job-store.js';
-import { toJobView } from './job-view.js';
 
 /**
  * Async jobs over the Engine. A job is persisted as `queued` before submit() resolves, waits
@@ -401,4 +400,20 @@ function notFound(jobId: string): ModelMoraError {
 
 function alreadyFinished(jobId: string, status: string): ModelMoraError {
   return new ModelMoraError('JOB_ALREADY_FINISHED', `Job ${jobId} is already ${status}`, { details: { job_id: jobId, status } });
+}
+
+/** A stored job as the API shows it (JobStatusResponse): ISO times, progress 100 once completed. */
+export function toJobView(record: JobSummary): JobView {
+  const view: JobView = {
+    job_id: record.id,
+    model_id: record.modelId,
+    status: record.status,
+    progress: record.status === 'completed' ? 100 : record.progress,
+    priority: record.priority,
+    created_at: new Date(record.createdAt).toISOString(),
+  };
+  if (record.startedAt !== undefined) view.started_at = new Date(record.startedAt).toISOString();
+  if (record.completedAt !== undefined && isFinished(record.status)) view.completed_at = new Date(record.completedAt).toISOString();
+  if (record.error !== undefined && record.status !== 'completed') view.error = { error_code: record.error.error_code, message: record.error.message };
+  return view;
 }
