@@ -49,6 +49,8 @@ test('out-of-range values are refused, naming the setting, its source and the bo
     ['timeout above 600', { env: {}, yaml: { default_timeout_seconds: 601 } }, /default_timeout_seconds .*above the maximum 600/],
     ['zero drain timeout', { env: { MODELMORA_DRAIN_TIMEOUT_SECONDS: '0' } }, /drain_timeout_seconds .*below the minimum 1/],
     ['negative unbounded number', { env: { MODELMORA_MAX_DELAY_MS: '-5' } }, /max_delay_ms .*below the minimum 0/],
+    ['a zero message limit', { env: { MODELMORA_GRPC_MAX_MESSAGE_MB: '0' } }, /grpc_max_message_mb .*below the minimum 0\.01/],
+    ['a zero body limit (yaml)', { env: {}, yaml: { body_limit_mb: 0 } }, /body_limit_mb .*below the minimum 0\.01/],
   ];
   for (const [name, sources, expected] of cases) {
     assert.throws(
